@@ -1,0 +1,120 @@
+"""The `gongshu` command. Thin: each command parses flags, calls the library, prints the result.
+
+User errors (:class:`gongshu.errors.GongshuError`) print a message, the problems and a hint, and
+exit with the error's code — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from gongshu import __version__
+from gongshu.cli.audit_cmd import audit_app
+from gongshu.cli.catalog_cmd import catalog_app
+from gongshu.cli.city_cmd import bench_city, city_app
+from gongshu.cli.orgs_cmd import element_app, org_app, token_app, user_app
+from gongshu.cli.output import DataDirOption, console, platform_for, print_error, print_table, settings_for
+from gongshu.errors import GongshuError
+from gongshu.platform import Platform, open_platform
+
+app = typer.Typer(
+    name="gongshu",
+    help="gongshu 公数 — a city's public data platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="元数据库 the metadata store", no_args_is_help=True)
+bench_app = typer.Typer(help="性能基准 benchmarks (figures and the ratio to a baseline run alongside)",
+                        no_args_is_help=True)
+
+app.add_typer(db_app, name="db")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(element_app, name="element")
+app.add_typer(audit_app, name="audit")
+app.add_typer(city_app, name="city")
+app.add_typer(bench_app, name="bench")
+bench_app.command("city")(bench_city)
+
+HostOption = Annotated[str, typer.Option(help="address to listen on")]
+PortOption = Annotated[int, typer.Option(help="port to listen on")]
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDirOption = None) -> None:
+    """Create or migrate the metadata store's schema and seed reference data (idempotent)."""
+    platform = platform_for(data_dir, migrate=True)
+    console.print(f"[green]metadata store up to date:[/] {platform.store.url}")
+
+
+@app.command()
+def init(data_dir: DataDirOption = None) -> None:
+    """Prepare a data directory for production: a random secret key file and the schema."""
+    settings = settings_for(data_dir, demo=True)  # demo=True only to write the secret file once
+    settings.resolve_secret()
+    platform = platform_for(data_dir, migrate=True)
+    console.print(f"[green]initialised[/] {settings.data_dir} ({platform.store.url})")
+
+
+@app.command()
+def demo(
+    data_dir: DataDirOption = None,
+    scale: Annotated[int, typer.Option(help="persons in the synthetic city")] = 20_000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the pages afterwards")] = True,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Build the demo city end to end, print a summary, then serve the pages on 127.0.0.1."""
+    from gongshu.demo import DEMO_PASSWORD, build_demo, summary_rows
+
+    settings = settings_for(data_dir, demo=True)
+    settings.resolve_secret()
+    platform = open_platform(settings, migrate=True)
+    with console.status("building the demo city…") as status:
+        summary = build_demo(platform, persons=scale, progress=lambda m: status.update(m))
+    print_table("gongshu demo city 演示城市", ["", ""], summary_rows(summary))
+    url = f"http://{host}:{port}/"
+    console.print(f"pages: [bold]{url}[/]   API: {url}api/v1/openapi.json")
+    console.print(f"sign in as [bold]admin[/] (operator) or any *_steward, password [bold]{DEMO_PASSWORD}[/]")
+    if serve_after:
+        _serve(platform, host, port)
+
+
+@app.command()
+def serve(data_dir: DataDirOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Serve the API and pages. Refuses to start without a proper secret key (see `gongshu init`)."""
+    platform = platform_for(data_dir)
+    _serve(platform, host, port)
+
+
+def _serve(platform: Platform, host: str, port: int) -> None:
+    import uvicorn
+
+    from gongshu.service import create_app
+
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+
+
+def run() -> None:
+    """Entry point of the `gongshu` script."""
+    try:
+        app()
+    except GongshuError as error:
+        print_error(error)
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,58 @@
+"""Console output shared by the CLI commands: tables, JSON, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gongshu.config import Settings, load_settings
+from gongshu.errors import GongshuError
+from gongshu.platform import Platform, open_platform
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="GONGSHU_DATA_DIR", help="data directory (default ./gongshu-data)"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
+    return load_settings(data_dir=data_dir, **overrides)
+
+
+def platform_for(data_dir: Path | None, *, migrate: bool = False) -> Platform:
+    return open_platform(settings_for(data_dir), migrate=migrate)
+
+
+def print_error(error: GongshuError) -> None:
+    """A user error: message, each problem on its own line, the hint. Never a traceback."""
+    err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+    problems = getattr(error, "problems", None)
+    if isinstance(problems, dict):
+        for field, messages in problems.items():
+            for message in messages:
+                err_console.print(f"  [red]•[/] [bold]{field}[/]: {message}", highlight=False)
+    if error.hint:
+        err_console.print(f"[yellow]hint:[/] {error.hint}", highlight=False)
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    table = Table(title=title, show_lines=False, header_style="bold cyan")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)

@@ -1,0 +1,161 @@
+"""The demo city, end to end: schema, organisations, people, the synthetic city's sources and catalogue.
+
+``gongshu demo`` calls :func:`build_demo` and then serves the pages. Everything is idempotent:
+running it again on the same data directory adds only what is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gongshu.catalogue import entries
+from gongshu.catalogue.models import CatalogEntry
+from gongshu.catalogue.specs import Status
+from gongshu.city import CityResult, generate_city
+from gongshu.city.catalogue import catalogue_documents, organisation_documents
+from gongshu.orgs import organisations, users
+from gongshu.orgs.models import Organisation, User
+from gongshu.orgs.roles import SYSTEM, Principal, Role
+from gongshu.orgs.schemas import OrganisationCreate, UserCreate
+from gongshu.platform import Platform
+
+#: Printed by the demo; demo accounts exist only in demo data directories.
+DEMO_PASSWORD = "gongshu-demo"  # noqa: S105 - documented demo credential, never used outside demo mode
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DemoSummary:
+    persons: int
+    organisations: Counter[str] = field(default_factory=Counter)
+    districts: int = 0
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # username, roles, organisation
+    entries_by_status: Counter[str] = field(default_factory=Counter)
+    city: CityResult | None = None
+    seconds: float = 0.0
+
+
+def build_demo(platform: Platform, *, persons: int, seed: int = 20260101,
+               progress: Progress | None = None) -> DemoSummary:
+    """Build (or top up) the demo city in ``platform``'s data directory."""
+    started = time.perf_counter()
+    say = progress or (lambda _message: None)
+    summary = DemoSummary(persons=persons)
+    say("organisations and people 机构与用户")
+    with platform.store.session() as session:
+        _seed_organisations(session)
+        _seed_users(session)
+    say(f"synthetic city 合成城市: {persons:,} persons")
+    summary.city = generate_city(platform.settings.data_dir / "city", persons=persons, seed=seed)
+    say("resource catalogue 资源目录")
+    with platform.store.session() as session:
+        _seed_catalogue(session, platform.settings.resource_code_pattern)
+        _summarise(session, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _seed_organisations(session: Session) -> None:
+    existing = set(session.scalars(sa.select(Organisation.code)))
+    documents = organisation_documents()
+    # parents before children, so a district bureau can name its district office
+    for doc in sorted(documents, key=lambda d: d.get("parent") is not None):
+        if doc["code"] in existing:
+            continue
+        organisations.create_organisation(session, SYSTEM, OrganisationCreate(
+            code=doc["code"], name=doc["name"], name_en=doc.get("name_en", ""), uscc=doc.get("uscc"),
+            kind=doc.get("kind", "department"), parent=doc.get("parent"),
+            division=str(doc.get("district") or "310000"),
+        ))
+
+
+def demo_accounts(session: Session) -> list[UserCreate]:
+    """One operator, a steward for every organisation, and one of each other government role."""
+    accounts = [
+        UserCreate(username="admin", display_name="平台管理员", password=DEMO_PASSWORD,
+                   organisation="DSJ", roles=[Role.OPERATOR, Role.SECURITY]),
+        UserCreate(username="security", display_name="安全管理员", password=DEMO_PASSWORD,
+                   organisation="DSJ", roles=[Role.SECURITY]),
+        UserCreate(username="huangpu_user", display_name="黄浦区用数人员", password=DEMO_PASSWORD,
+                   organisation="D310101", roles=[Role.CONSUMER]),
+        UserCreate(username="ga_reviewer", display_name="市公安局审核员", password=DEMO_PASSWORD,
+                   organisation="GA", roles=[Role.REVIEWER]),
+    ]
+    for org in session.scalars(sa.select(Organisation).where(Organisation.kind != "center")):
+        accounts.append(UserCreate(
+            username=f"{org.code.lower().replace('-', '_')}_steward", display_name=f"{org.name}数据管理员",
+            password=DEMO_PASSWORD, organisation=org.code, roles=[Role.STEWARD],
+        ))
+    return accounts
+
+
+def _seed_users(session: Session) -> None:
+    existing = set(session.scalars(sa.select(User.username)))
+    known_orgs = set(session.scalars(sa.select(Organisation.code)))
+    for account in demo_accounts(session):
+        if account.username not in existing and (account.organisation in known_orgs):
+            users.create_user(session, SYSTEM, account)
+
+
+def _seed_catalogue(session: Session, code_pattern: str) -> None:
+    """Stewards catalogue and submit their entries; the operator publishes them."""
+    existing = set(session.scalars(sa.select(CatalogEntry.code)))
+    operator = users.principal_of(users.get_user(session, "admin"))
+    for document in catalogue_documents():
+        spec = entries.parse_spec(document)
+        if spec.code in existing:
+            continue
+        steward = _steward_of(session, spec.provider)
+        entry = entries.create_entry(session, steward, spec, code_pattern=code_pattern)
+        entries.transition(session, steward, entry.code, "submit")
+        entries.transition(session, operator, entry.code, "publish")
+
+
+def _steward_of(session: Session, provider: str) -> Principal:
+    username = f"{provider.lower().replace('-', '_')}_steward"
+    user = session.scalar(sa.select(User).where(User.username == username))
+    return users.principal_of(user) if user else SYSTEM
+
+
+def _summarise(session: Session, summary: DemoSummary) -> None:
+    for kind, count in session.execute(
+        sa.select(Organisation.kind, sa.func.count()).group_by(Organisation.kind)
+    ).tuples():
+        summary.organisations[kind] = count
+    summary.districts = len([d for d in organisations.list_divisions(session) if d.level == "district"])
+    for status, count in session.execute(
+        sa.select(CatalogEntry.status, sa.func.count()).group_by(CatalogEntry.status)
+    ).tuples():
+        summary.entries_by_status[status] = count
+    summary.users = [
+        (u.username, ",".join(r.role for r in u.roles), u.organisation.code if u.organisation else "")
+        for u in session.scalars(sa.select(User).order_by(User.username))
+    ]
+
+
+def published_statuses() -> tuple[str, ...]:
+    return (Status.PUBLISHED.value, Status.MOUNTED.value)
+
+
+def summary_rows(summary: DemoSummary) -> list[tuple[str, Any]]:
+    """The figures the CLI prints after the demo, label first."""
+    city = summary.city
+    return [
+        ("委办局 departments", summary.organisations.get("department", 0)),
+        ("区 district bodies", summary.organisations.get("district", 0)),
+        ("行政区 districts", summary.districts),
+        ("用户 users", len(summary.users)),
+        ("资源目录 catalogue entries", sum(summary.entries_by_status.values())),
+        ("已发布 published", sum(summary.entries_by_status[s] for s in published_statuses())),
+        ("合成人口 persons", f"{summary.persons:,}"),
+        ("源系统 source tables/files", len(city.sources) if city else 0),
+        ("源记录 source records", f"{sum(s.rows for s in city.sources):,}" if city else 0),
+        ("耗时 seconds", f"{summary.seconds:.1f}"),
+    ]

@@ -1,0 +1,74 @@
+"""Dependencies shared by API routes and pages, as named ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from gongshu.errors import AuthenticationFailed
+from gongshu.orgs.models import User
+from gongshu.orgs.roles import Principal
+from gongshu.orgs.tokens import authenticate_token
+from gongshu.orgs.users import principal_of
+from gongshu.platform import Platform
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_session(platform: PlatformDep) -> Iterator[Session]:
+    """One transaction per request: committed before the response is sent, rolled back on error."""
+    session = platform.store.new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def bearer_secret(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
+def api_principal(request: Request, session: SessionDep) -> Principal:
+    """The caller of an API route: an API token (``Authorization: Bearer gsk_…``) is required."""
+    secret = bearer_secret(request)
+    if secret is None:
+        raise AuthenticationFailed(
+            "an API token is required", hint="send the header 'Authorization: Bearer <token>'"
+        )
+    return authenticate_token(session, secret)
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+
+
+def page_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The signed-in user of a page (session cookie), or ``None`` for a visitor."""
+    user_id = request.session.get("uid")
+    if not isinstance(user_id, int):
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        request.session.clear()
+        return None
+    return principal_of(user)
+
+
+PagePrincipal = Annotated[Principal | None, Depends(page_principal)]

@@ -1,0 +1,69 @@
+"""Where exceptions become HTTP responses: the one mapping for API and pages.
+
+API paths answer JSON ``{"error": {"code", "message", "hint", "problems"}}`` with the error's HTTP
+status; page paths render the error page (sign-in redirect for 401). Unexpected exceptions are
+logged with a reference and answered 500 without details.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gongshu.errors import AuthenticationFailed, GongshuError, ValidationFailed
+
+log = logging.getLogger("gongshu.service")
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.endswith(".json")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GongshuError, _gongshu_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _gongshu_error(request: Request, error: GongshuError) -> Response:
+    if is_api(request):
+        return JSONResponse({"error": error.to_dict()}, status_code=error.http_status)
+    if isinstance(error, AuthenticationFailed) and request.method == "GET":
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    from gongshu.web.render import error_page
+
+    return error_page(request, error.http_status, error.message, error.hint)
+
+
+async def _request_invalid(request: Request, error: RequestValidationError) -> Response:
+    problems: dict[str, list[str]] = {}
+    for issue in error.errors():
+        field = ".".join(str(part) for part in issue["loc"][1:]) or "body"
+        problems.setdefault(field, []).append(str(issue["msg"]))
+    return await _gongshu_error(request, ValidationFailed(problems))
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    if is_api(request):
+        body = {"error": {"code": "http", "message": str(error.detail)}}
+        return JSONResponse(body, status_code=error.status_code)
+    from gongshu.web.render import error_page
+
+    return error_page(request, error.status_code, str(error.detail), None)
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    reference = secrets.token_hex(4)
+    log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
+    message = f"internal error (reference {reference})"
+    if is_api(request):
+        return JSONResponse({"error": {"code": "internal", "message": message}}, status_code=500)
+    from gongshu.web.render import error_page
+
+    return error_page(request, 500, message, None)

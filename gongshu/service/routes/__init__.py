@@ -1,0 +1,13 @@
+"""The JSON API under /api/v1: one router per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gongshu.service.routes import audit, catalog, elements, health, orgs, tokens, users
+
+api_router = APIRouter()
+for module in (health, catalog, elements, orgs, users, tokens, audit):
+    api_router.include_router(module.router)
+
+__all__ = ["api_router"]

@@ -1,0 +1,13 @@
+"""Imports every domain package's tables so that ``Base.metadata`` knows the whole schema.
+
+A new domain package with tables adds its ``models`` module here (and a migration).
+"""
+
+from __future__ import annotations
+
+import gongshu.catalogue.models
+import gongshu.orgs.models
+import gongshu.security.models  # noqa: F401
+from gongshu.store.base import Base
+
+metadata = Base.metadata
