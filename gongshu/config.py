@@ -33,7 +33,7 @@ SECRET_FILE_NAME = "secret_key"
 class Settings(BaseSettings):
     """gongshu settings. Every field can be set as ``GONGSHU_<FIELD>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="GONGSHU_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GONGSHU_", extra="ignore", use_attribute_docstrings=True)
 
     data_dir: Path = Path("gongshu-data")
     """Where gongshu keeps its metadata database (SQLite by default), lake and generated sources."""

@@ -27,7 +27,7 @@ from gongshu.orgs.schemas import OrganisationCreate, UserCreate
 from gongshu.platform import Platform
 
 #: Printed by the demo; demo accounts exist only in demo data directories.
-DEMO_PASSWORD = "gongshu-demo"  # noqa: S105 - documented demo credential, never used outside demo mode
+DEMO_PASSWORD = "gongshu-demo"
 Progress = Callable[[str], None]
 
 
@@ -42,8 +42,9 @@ class DemoSummary:
     seconds: float = 0.0
 
 
-def build_demo(platform: Platform, *, persons: int, seed: int = 20260101,
-               progress: Progress | None = None) -> DemoSummary:
+def build_demo(
+    platform: Platform, *, persons: int, seed: int = 20260101, progress: Progress | None = None
+) -> DemoSummary:
     """Build (or top up) the demo city in ``platform``'s data directory."""
     started = time.perf_counter()
     say = progress or (lambda _message: None)
@@ -69,30 +70,63 @@ def _seed_organisations(session: Session) -> None:
     for doc in sorted(documents, key=lambda d: d.get("parent") is not None):
         if doc["code"] in existing:
             continue
-        organisations.create_organisation(session, SYSTEM, OrganisationCreate(
-            code=doc["code"], name=doc["name"], name_en=doc.get("name_en", ""), uscc=doc.get("uscc"),
-            kind=doc.get("kind", "department"), parent=doc.get("parent"),
-            division=str(doc.get("district") or "310000"),
-        ))
+        organisations.create_organisation(
+            session,
+            SYSTEM,
+            OrganisationCreate(
+                code=doc["code"],
+                name=doc["name"],
+                name_en=doc.get("name_en", ""),
+                uscc=doc.get("uscc"),
+                kind=doc.get("kind", "department"),
+                parent=doc.get("parent"),
+                division=str(doc.get("district") or "310000"),
+            ),
+        )
 
 
 def demo_accounts(session: Session) -> list[UserCreate]:
     """One operator, a steward for every organisation, and one of each other government role."""
     accounts = [
-        UserCreate(username="admin", display_name="平台管理员", password=DEMO_PASSWORD,
-                   organisation="DSJ", roles=[Role.OPERATOR, Role.SECURITY]),
-        UserCreate(username="security", display_name="安全管理员", password=DEMO_PASSWORD,
-                   organisation="DSJ", roles=[Role.SECURITY]),
-        UserCreate(username="huangpu_user", display_name="黄浦区用数人员", password=DEMO_PASSWORD,
-                   organisation="D310101", roles=[Role.CONSUMER]),
-        UserCreate(username="ga_reviewer", display_name="市公安局审核员", password=DEMO_PASSWORD,
-                   organisation="GA", roles=[Role.REVIEWER]),
+        UserCreate(
+            username="admin",
+            display_name="平台管理员",
+            password=DEMO_PASSWORD,
+            organisation="DSJ",
+            roles=[Role.OPERATOR, Role.SECURITY],
+        ),
+        UserCreate(
+            username="security",
+            display_name="安全管理员",
+            password=DEMO_PASSWORD,
+            organisation="DSJ",
+            roles=[Role.SECURITY],
+        ),
+        UserCreate(
+            username="huangpu_user",
+            display_name="黄浦区用数人员",
+            password=DEMO_PASSWORD,
+            organisation="D310101",
+            roles=[Role.CONSUMER],
+        ),
+        UserCreate(
+            username="ga_reviewer",
+            display_name="市公安局审核员",
+            password=DEMO_PASSWORD,
+            organisation="GA",
+            roles=[Role.REVIEWER],
+        ),
     ]
     for org in session.scalars(sa.select(Organisation).where(Organisation.kind != "center")):
-        accounts.append(UserCreate(
-            username=f"{org.code.lower().replace('-', '_')}_steward", display_name=f"{org.name}数据管理员",
-            password=DEMO_PASSWORD, organisation=org.code, roles=[Role.STEWARD],
-        ))
+        accounts.append(
+            UserCreate(
+                username=f"{org.code.lower().replace('-', '_')}_steward",
+                display_name=f"{org.name}数据管理员",
+                password=DEMO_PASSWORD,
+                organisation=org.code,
+                roles=[Role.STEWARD],
+            )
+        )
     return accounts
 
 

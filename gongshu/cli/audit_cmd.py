@@ -24,21 +24,34 @@ def verify(data_dir: DataDirOption = None) -> None:
     with platform_for(data_dir).store.session() as session:
         result = audit.verify(session)
     if not result.ok:
-        raise AuditChainBroken(f"audit chain broken at event {result.first_bad_seq}: {result.reason}",
-                               hint=f"{result.checked} events before it verified")
+        raise AuditChainBroken(
+            f"audit chain broken at event {result.first_bad_seq}: {result.reason}",
+            hint=f"{result.checked} events before it verified",
+        )
     console.print(f"[green]audit chain intact:[/] {result.checked} events verified")
 
 
 @audit_app.command("list")
-def list_events(data_dir: DataDirOption = None, limit: int = 30, object_id: str | None = None,
-                by: str | None = None, as_json: JsonOption = False) -> None:
+def list_events(
+    data_dir: DataDirOption = None,
+    limit: int = 30,
+    object_id: str | None = None,
+    by: str | None = None,
+    as_json: JsonOption = False,
+) -> None:
     """Newest events first."""
     with platform_for(data_dir).store.session() as session:
         found = audit.list_events(session, object_id=object_id, actor=by, limit=limit)
-        rows = [(e.seq, e.at.isoformat(timespec="seconds"), e.actor, e.action, e.object_type, e.object_id)
-                for e in found]
+        rows = [
+            (e.seq, e.at.isoformat(timespec="seconds"), e.actor, e.action, e.object_type, e.object_id)
+            for e in found
+        ]
     if as_json:
-        print_json([dict(zip(["seq", "at", "actor", "action", "object_type", "object_id"], r, strict=True))
-                    for r in rows])
+        print_json(
+            [
+                dict(zip(["seq", "at", "actor", "action", "object_type", "object_id"], r, strict=True))
+                for r in rows
+            ]
+        )
         return
     print_table("审计日志", ["序号", "时间", "操作人", "动作", "对象类型", "对象"], rows)

@@ -1,4 +1,4 @@
-"""`gongshu catalog …`: list, show, create from YAML, validate, update and move entries through the lifecycle."""
+"""`gongshu catalog …`: list, show, create from YAML, validate, update, lifecycle actions."""
 
 from __future__ import annotations
 
@@ -37,29 +37,54 @@ def _read_documents(path: Path) -> list[dict[str, Any]]:
 def list_entries(
     data_dir: DataDirOption = None,
     q: Annotated[str | None, typer.Option("--q", "-q", help="search text (Chinese is segmented)")] = None,
-    provider: str | None = None, district: str | None = None, share_type: str | None = None,
-    open_type: str | None = None, status: str | None = None,
-    limit: int = 50, as_json: JsonOption = False,
+    provider: str | None = None,
+    district: str | None = None,
+    share_type: str | None = None,
+    open_type: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List or search entries."""
     platform = platform_for(data_dir)
     with platform.store.session() as session:
-        query = browse.CatalogQuery(q=q, provider=provider, district=district, share_type=share_type,
-                                    open_type=open_type, status=status, per_page=limit)
+        query = browse.CatalogQuery(
+            q=q,
+            provider=provider,
+            district=district,
+            share_type=share_type,
+            open_type=open_type,
+            status=status,
+            per_page=limit,
+        )
         page = browse.search_entries(session, cli_principal(), query)
         if as_json:
-            print_json({"total": page.total, "results": [
-                browse.entry_public(session, e).model_dump(mode="json") for e in page.entries]})
+            print_json(
+                {
+                    "total": page.total,
+                    "results": [
+                        browse.entry_public(session, e).model_dump(mode="json") for e in page.entries
+                    ],
+                }
+            )
             return
-        print_table(f"资源目录 {len(page.entries)}/{page.total}",
-                    ["资源代码", "资源名称", "提供方", "共享类型", "开放属性", "更新周期", "状态"],
-                    [(e.code, e.name, e.provider.name, e.share_type, e.open_type, e.update_cycle, e.status)
-                     for e in page.entries])
+        print_table(
+            f"资源目录 {len(page.entries)}/{page.total}",
+            ["资源代码", "资源名称", "提供方", "共享类型", "开放属性", "更新周期", "状态"],
+            [
+                (e.code, e.name, e.provider.name, e.share_type, e.open_type, e.update_cycle, e.status)
+                for e in page.entries
+            ],
+        )
 
 
 @catalog_app.command("show")
-def show(code: str, data_dir: DataDirOption = None, as_yaml: bool = typer.Option(False, "--yaml"),
-         as_json: JsonOption = False) -> None:
+def show(
+    code: str,
+    data_dir: DataDirOption = None,
+    as_yaml: bool = typer.Option(False, "--yaml"),
+    as_json: JsonOption = False,
+) -> None:
     """Show one entry (as YAML it can be edited and fed back to `catalog update`)."""
     platform = platform_for(data_dir)
     with platform.store.session() as session:
@@ -72,14 +97,24 @@ def show(code: str, data_dir: DataDirOption = None, as_yaml: bool = typer.Option
             print_json(public.model_dump(mode="json"))
             return
         console.print(f"[bold]{public.name}[/]  {public.code}  v{public.version}  [{public.status}]")
-        for label, value in [("提供方", f"{public.provider_name} ({public.provider})"),
-                             ("摘要", public.summary), ("格式", public.format),
-                             ("共享类型", public.share_type), ("开放属性", public.open_type),
-                             ("更新周期", public.update_cycle), ("发布日期", public.publish_date)]:
+        for label, value in [
+            ("提供方", f"{public.provider_name} ({public.provider})"),
+            ("摘要", public.summary),
+            ("格式", public.format),
+            ("共享类型", public.share_type),
+            ("开放属性", public.open_type),
+            ("更新周期", public.update_cycle),
+            ("发布日期", public.publish_date),
+        ]:
             console.print(f"  {label}: {value}", highlight=False)
-        print_table("信息项", ["标识", "名称", "类型", "长度", "数据元", "级别"],
-                    [(i.name, i.label, i.type, i.length, f"{i.element} {i.element_name}", i.grade)
-                     for i in public.items])
+        print_table(
+            "信息项",
+            ["标识", "名称", "类型", "长度", "数据元", "级别"],
+            [
+                (i.name, i.label, i.type, i.length, f"{i.element} {i.element_name}", i.grade)
+                for i in public.items
+            ],
+        )
 
 
 @catalog_app.command("validate")
@@ -100,16 +135,23 @@ def validate(file: Path, data_dir: DataDirOption = None) -> None:
 
 
 @catalog_app.command("create")
-def create(file: Path, data_dir: DataDirOption = None,
-           submit: bool = typer.Option(False, help="submit for review after creating")) -> None:
+def create(
+    file: Path,
+    data_dir: DataDirOption = None,
+    submit: bool = typer.Option(False, help="submit for review after creating"),
+) -> None:
     """Create entries (drafts) from a YAML file; all or none are saved."""
     platform = platform_for(data_dir)
     actor = cli_principal()
     with platform.store.session() as session:
         created = []
         for document in _read_documents(file):
-            entry = entries.create_entry(session, actor, entries.parse_spec(document),
-                                         code_pattern=platform.settings.resource_code_pattern)
+            entry = entries.create_entry(
+                session,
+                actor,
+                entries.parse_spec(document),
+                code_pattern=platform.settings.resource_code_pattern,
+            )
             if submit:
                 entries.transition(session, actor, entry.code, "submit")
             created.append(entry.code)
@@ -123,15 +165,22 @@ def update(file: Path, data_dir: DataDirOption = None) -> None:
     with platform.store.session() as session:
         for document in _read_documents(file):
             spec = entries.parse_spec(document)
-            entry = entries.update_entry(session, cli_principal(), spec.code, spec,
-                                         code_pattern=platform.settings.resource_code_pattern)
+            entry = entries.update_entry(
+                session,
+                cli_principal(),
+                spec.code,
+                spec,
+                code_pattern=platform.settings.resource_code_pattern,
+            )
             console.print(f"[green]updated[/] {entry.code} → v{entry.version}")
 
 
 def _transition_command(action: str, help_text: str, needs_note: bool) -> None:
-    def command(code: str, data_dir: DataDirOption = None,
-                note: Annotated[str | None, typer.Option(help="reason (required for return/revoke)")] = None
-                ) -> None:
+    def command(
+        code: str,
+        data_dir: DataDirOption = None,
+        note: Annotated[str | None, typer.Option(help="reason (required for return/revoke)")] = None,
+    ) -> None:
         platform = platform_for(data_dir)
         with platform.store.session() as session:
             entry = entries.transition(session, cli_principal(), code, action, note=note)
@@ -142,11 +191,17 @@ def _transition_command(action: str, help_text: str, needs_note: bool) -> None:
 
 
 for _name, _action in entries.ACTIONS.items():
-    _transition_command(_name, {
-        "submit": "Submit a draft for review (提交审核).", "return": "Return a submitted entry to draft (退回).",
-        "publish": "Publish a submitted entry (发布).", "mount": "Mark a published entry as mounted (挂载).",
-        "revoke": "Revoke a published or mounted entry (撤销).",
-    }[_name], _action.needs_note)
+    _transition_command(
+        _name,
+        {
+            "submit": "Submit a draft for review (提交审核).",
+            "return": "Return a submitted entry to draft (退回).",
+            "publish": "Publish a submitted entry (发布).",
+            "mount": "Mark a published entry as mounted (挂载).",
+            "revoke": "Revoke a published or mounted entry (撤销).",
+        }[_name],
+        _action.needs_note,
+    )
 
 
 @catalog_app.command("versions")
@@ -158,6 +213,8 @@ def versions(code: str, data_dir: DataDirOption = None, as_json: JsonOption = Fa
     if as_json:
         print_json([v.model_dump(mode="json") for v in found])
         return
-    print_table(f"{code} versions", ["版本", "变更", "状态", "操作人", "时间", "说明"],
-                [(v.version, v.change, v.status, v.actor, v.at.isoformat(timespec="seconds"), v.note)
-                 for v in found])
+    print_table(
+        f"{code} versions",
+        ["版本", "变更", "状态", "操作人", "时间", "说明"],
+        [(v.version, v.change, v.status, v.actor, v.at.isoformat(timespec="seconds"), v.note) for v in found],
+    )

@@ -28,8 +28,9 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="元数据库 the metadata store", no_args_is_help=True)
-bench_app = typer.Typer(help="性能基准 benchmarks (figures and the ratio to a baseline run alongside)",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="性能基准 benchmarks (figures and the ratio to a baseline run alongside)", no_args_is_help=True
+)
 
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
@@ -72,7 +73,9 @@ def init(data_dir: DataDirOption = None) -> None:
 def demo(
     data_dir: DataDirOption = None,
     scale: Annotated[int, typer.Option(help="persons in the synthetic city")] = 20_000,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the pages afterwards")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve the pages afterwards")
+    ] = True,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
 ) -> None:

@@ -22,55 +22,79 @@ element_app = typer.Typer(help="数据元 standard data elements", no_args_is_he
 def org_list(data_dir: DataDirOption = None, kind: str | None = None, as_json: JsonOption = False) -> None:
     """List organisations."""
     with platform_for(data_dir).store.session() as session:
-        found = [organisations.organisation_public(o)
-                 for o in organisations.list_organisations(session, kind=kind)]
+        found = [
+            organisations.organisation_public(o) for o in organisations.list_organisations(session, kind=kind)
+        ]
     if as_json:
         print_json([o.model_dump() for o in found])
         return
-    print_table("机构", ["代码", "名称", "类型", "区划", "统一社会信用代码", "上级"],
-                [(o.code, o.name, o.kind, o.division_name, o.uscc, o.parent_code) for o in found])
+    print_table(
+        "机构",
+        ["代码", "名称", "类型", "区划", "统一社会信用代码", "上级"],
+        [(o.code, o.name, o.kind, o.division_name, o.uscc, o.parent_code) for o in found],
+    )
 
 
 @org_app.command("create")
 def org_create(
-    code: str, name: str, data_dir: DataDirOption = None,
+    code: str,
+    name: str,
+    data_dir: DataDirOption = None,
     kind: Annotated[str, typer.Option(help="center | department | district")] = "department",
-    uscc: str | None = None, parent: str | None = None, division: str = "310000", name_en: str = "",
+    uscc: str | None = None,
+    parent: str | None = None,
+    division: str = "310000",
+    name_en: str = "",
 ) -> None:
     """Register an organisation."""
-    spec = OrganisationCreate(code=code, name=name, name_en=name_en, uscc=uscc, kind=kind,
-                              parent=parent, division=division)
+    spec = OrganisationCreate(
+        code=code, name=name, name_en=name_en, uscc=uscc, kind=kind, parent=parent, division=division
+    )
     with platform_for(data_dir).store.session() as session:
         org = organisations.create_organisation(session, cli_principal(), spec)
         console.print(f"[green]created[/] {org.code} {org.name}")
 
 
 @user_app.command("list")
-def user_list(data_dir: DataDirOption = None, organisation: str | None = None,
-              as_json: JsonOption = False) -> None:
+def user_list(
+    data_dir: DataDirOption = None, organisation: str | None = None, as_json: JsonOption = False
+) -> None:
     """List users with their roles."""
     with platform_for(data_dir).store.session() as session:
-        found = [users.user_public(u) for u in users.list_users(session, cli_principal(),
-                                                                organisation=organisation)]
+        found = [
+            users.user_public(u)
+            for u in users.list_users(session, cli_principal(), organisation=organisation)
+        ]
     if as_json:
         print_json([u.model_dump(mode="json") for u in found])
         return
-    print_table("用户", ["用户名", "姓名", "机构", "角色", "启用"],
-                [(u.username, u.display_name, u.organisation_code, ",".join(u.roles), u.active)
-                 for u in found])
+    print_table(
+        "用户",
+        ["用户名", "姓名", "机构", "角色", "启用"],
+        [(u.username, u.display_name, u.organisation_code, ",".join(u.roles), u.active) for u in found],
+    )
 
 
 @user_app.command("create")
 def user_create(
-    username: str, display_name: str, data_dir: DataDirOption = None,
+    username: str,
+    display_name: str,
+    data_dir: DataDirOption = None,
     organisation: str | None = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="repeat for several roles")] = None,
-    password: Annotated[str | None, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                                 prompt_required=False)] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, prompt_required=False),
+    ] = None,
 ) -> None:
     """Create a user (the password is asked for when --password is given without a value)."""
-    spec = UserCreate(username=username, display_name=display_name, password=password,
-                      organisation=organisation, roles=role or [])
+    spec = UserCreate(
+        username=username,
+        display_name=display_name,
+        password=password,
+        organisation=organisation,
+        roles=role or [],
+    )
     with platform_for(data_dir).store.session() as session:
         user = users.create_user(session, cli_principal(), spec)
         console.print(f"[green]created[/] {user.username}")
@@ -78,7 +102,9 @@ def user_create(
 
 @user_app.command("update")
 def user_update(
-    username: str, data_dir: DataDirOption = None, organisation: str | None = None,
+    username: str,
+    data_dir: DataDirOption = None,
+    organisation: str | None = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="replaces all roles")] = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
     password: Annotated[str | None, typer.Option(hide_input=True)] = None,
@@ -101,9 +127,12 @@ def token_issue(
     """Issue an API token. The secret is printed once and never stored."""
     platform = platform_for(data_dir)
     with platform.store.session() as session:
-        issued = tokens.issue_token(session, cli_principal(),
-                                    TokenCreate(name=name, expires_in_days=days, username=username),
-                                    prefix=platform.settings.token_prefix)
+        issued = tokens.issue_token(
+            session,
+            cli_principal(),
+            TokenCreate(name=name, expires_in_days=days, username=username),
+            prefix=platform.settings.token_prefix,
+        )
     console.print(f"token {issued.id} for {issued.username} (shown once, keep it safe):")
     typer.echo(issued.secret)
 
@@ -116,9 +145,14 @@ def token_list(data_dir: DataDirOption = None, user: str | None = None, as_json:
     if as_json:
         print_json([t.model_dump(mode="json") for t in found])
         return
-    print_table("令牌", ["ID", "用户", "名称", "前缀", "状态", "到期", "最近使用"],
-                [(t.id, t.username, t.name, t.display_prefix + "…", t.state, t.expires_at, t.last_used_at)
-                 for t in found])
+    print_table(
+        "令牌",
+        ["ID", "用户", "名称", "前缀", "状态", "到期", "最近使用"],
+        [
+            (t.id, t.username, t.name, t.display_prefix + "…", t.state, t.expires_at, t.last_used_at)
+            for t in found
+        ],
+    )
 
 
 @token_app.command("revoke")
@@ -135,7 +169,8 @@ def element_list(data_dir: DataDirOption = None, as_json: JsonOption = False) ->
     with platform_for(data_dir).store.session() as session:
         found = [(e.code, e.name, e.type, e.length, e.standard) for e in elements.list_elements(session)]
     if as_json:
-        print_json([dict(zip(["code", "name", "type", "length", "standard"], row, strict=True))
-                    for row in found])
+        print_json(
+            [dict(zip(["code", "name", "type", "length", "standard"], row, strict=True)) for row in found]
+        )
         return
     print_table("数据元", ["代码", "名称", "类型", "长度", "标准"], found)

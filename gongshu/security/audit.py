@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,20 +26,19 @@ GENESIS_DIGEST = "0" * 64
 HEAD_ID = 1
 
 
-def event_digest(
-    *,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    detail: dict[str, Any],
-    prev_digest: str,
-) -> str:
-    """SHA-256 of an event's canonical JSON form chained to the previous digest."""
+def event_digest(event: AuditEvent) -> str:
+    """SHA-256 of an event's canonical JSON form, chained to the previous event's digest."""
     canonical = json.dumps(
-        [seq, at.isoformat(), actor, action, object_type, object_id, detail, prev_digest],
+        [
+            event.seq,
+            event.at.isoformat(),
+            event.actor,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.detail,
+            event.prev_digest,
+        ],
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
@@ -78,16 +76,7 @@ def record(
         detail=detail,
         prev_digest=prev,
     )
-    event.digest = event_digest(
-        seq=head_seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        detail=detail,
-        prev_digest=prev,
-    )
+    event.digest = event_digest(event)
     session.add(event)
     session.execute(sa.update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_digest=event.digest))
     session.flush()
@@ -150,16 +139,7 @@ def _check_event(event: AuditEvent, expected_seq: int, prev: str) -> str | None:
         return f"event {expected_seq} is missing"
     if event.prev_digest != prev:
         return "does not link to the previous event"
-    recomputed = event_digest(
-        seq=event.seq,
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        detail=event.detail,
-        prev_digest=event.prev_digest,
-    )
+    recomputed = event_digest(event)
     if recomputed != event.digest:
         return "content was altered"
     return None

@@ -26,15 +26,8 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 def get_session(platform: PlatformDep) -> Iterator[Session]:
     """One transaction per request: committed before the response is sent, rolled back on error."""
-    session = platform.store.new_session()
-    try:
+    with platform.store.session() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

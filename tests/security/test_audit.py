@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -13,8 +15,14 @@ from gongshu.store import Store
 def _append(store: Store, count: int) -> None:
     with store.session() as session:
         for index in range(count):
-            audit.record(session, actor="user:alice", action="test.event", object_type="thing",
-                         object_id=index, detail={"n": index, "名称": "测试"})
+            audit.record(
+                session,
+                actor="user:alice",
+                action="test.event",
+                object_type="thing",
+                object_id=index,
+                detail={"n": index, "名称": "测试"},
+            )
 
 
 def _verify(store: Store) -> audit.Verification:
@@ -29,7 +37,7 @@ def test_a_clean_chain_verifies(store: Store) -> None:
     with store.session() as session:
         events = audit.list_events(session, limit=10)
     assert [e.seq for e in events] == [5, 4, 3, 2, 1]
-    assert all(e.prev_digest == p.digest for e, p in zip(events[:-1], events[1:], strict=True))
+    assert all(newer.prev_digest == older.digest for newer, older in pairwise(events))
 
 
 def test_altered_content_is_detected(store: Store) -> None:

@@ -30,13 +30,18 @@ class AuditEventPublic(BaseModel):
 
 @router.get("")
 def events(
-    session: SessionDep, actor: ApiPrincipal, object_type: str | None = None,
-    object_id: str | None = None, by: str | None = None, limit: int = Query(100, ge=1, le=1000),
+    session: SessionDep,
+    actor: ApiPrincipal,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    by: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
     before_seq: int | None = None,
 ) -> list[AuditEventPublic]:
     actor.require(Role.OPERATOR, Role.SECURITY, action="reading the audit trail")
-    found = audit.list_events(session, object_type=object_type, object_id=object_id, actor=by,
-                              limit=limit, before_seq=before_seq)
+    found = audit.list_events(
+        session, object_type=object_type, object_id=object_id, actor=by, limit=limit, before_seq=before_seq
+    )
     return [AuditEventPublic.model_validate(e) for e in found]
 
 

@@ -15,19 +15,37 @@ router = APIRouter(prefix="/catalog", tags=["catalogue 资源目录"])
 
 @router.get("")
 def search(
-    session: SessionDep, actor: ApiPrincipal,
-    q: str | None = None, provider: str | None = None, district: str | None = None,
-    share_type: str | None = None, open_type: str | None = None, update_cycle: str | None = None,
-    format: str | None = None, status: str | None = None,
-    page: int = Query(1, ge=1), per_page: int = Query(20, ge=1, le=browse.MAX_PER_PAGE),
+    session: SessionDep,
+    actor: ApiPrincipal,
+    q: str | None = None,
+    provider: str | None = None,
+    district: str | None = None,
+    share_type: str | None = None,
+    open_type: str | None = None,
+    update_cycle: str | None = None,
+    format: str | None = None,
+    status: str | None = None,
+    page: int = Query(1, ge=1),
+    per_page: int = Query(20, ge=1, le=browse.MAX_PER_PAGE),
 ) -> dict[str, Any]:
     """Search entries in Chinese (jieba segmentation) with facet filters and facet counts."""
-    query = browse.CatalogQuery(q=q, provider=provider, district=district, share_type=share_type,
-                                open_type=open_type, update_cycle=update_cycle, format=format,
-                                status=status, page=page, per_page=per_page)
+    query = browse.CatalogQuery(
+        q=q,
+        provider=provider,
+        district=district,
+        share_type=share_type,
+        open_type=open_type,
+        update_cycle=update_cycle,
+        format=format,
+        status=status,
+        page=page,
+        per_page=per_page,
+    )
     result = browse.search_entries(session, actor, query)
     return {
-        "total": result.total, "page": result.page, "per_page": result.per_page,
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
         "fallback": result.fallback,
         "results": [browse.entry_public(session, e).model_dump(mode="json") for e in result.entries],
         "facets": {name: [vars(v) for v in values] for name, values in result.facets.items()},
@@ -36,13 +54,14 @@ def search(
 
 @router.post("", status_code=201)
 def create(
-    platform: PlatformDep, session: SessionDep, actor: ApiPrincipal,
+    platform: PlatformDep,
+    session: SessionDep,
+    actor: ApiPrincipal,
     document: dict[str, Any] = Body(..., description="an entry in the form of docs/catalogue-spec.md"),
 ) -> EntryPublic:
     """Register a new entry as a draft. Every validation problem is returned at once (422)."""
     spec = entries.parse_spec(document)
-    entry = entries.create_entry(session, actor, spec,
-                                 code_pattern=platform.settings.resource_code_pattern)
+    entry = entries.create_entry(session, actor, spec, code_pattern=platform.settings.resource_code_pattern)
     return browse.entry_public(session, entry)
 
 
@@ -53,13 +72,18 @@ def show(front: str, back: str, session: SessionDep, actor: ApiPrincipal) -> Ent
 
 @router.put("/{front}/{back}")
 def replace(
-    front: str, back: str, platform: PlatformDep, session: SessionDep, actor: ApiPrincipal,
+    front: str,
+    back: str,
+    platform: PlatformDep,
+    session: SessionDep,
+    actor: ApiPrincipal,
     document: dict[str, Any] = Body(...),
 ) -> EntryPublic:
     """Replace an entry's fields (a new version); entries under review or revoked are locked (409)."""
     spec = entries.parse_spec(document)
-    entry = entries.update_entry(session, actor, f"{front}/{back}", spec,
-                                 code_pattern=platform.settings.resource_code_pattern)
+    entry = entries.update_entry(
+        session, actor, f"{front}/{back}", spec, code_pattern=platform.settings.resource_code_pattern
+    )
     return browse.entry_public(session, entry)
 
 
@@ -71,7 +95,11 @@ def versions(front: str, back: str, session: SessionDep, actor: ApiPrincipal) ->
 
 @router.post("/{front}/{back}/{action}")
 def act(
-    front: str, back: str, action: str, session: SessionDep, actor: ApiPrincipal,
+    front: str,
+    back: str,
+    action: str,
+    session: SessionDep,
+    actor: ApiPrincipal,
     body: Transition | None = None,
 ) -> EntryPublic:
     """Lifecycle: ``submit``, ``return`` (note), ``publish``, ``mount``, ``revoke`` (note)."""

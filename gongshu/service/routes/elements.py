@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from gongshu.catalogue import elements
 from gongshu.catalogue.elements import ElementPublic, ElementSpec
 from gongshu.catalogue.models import DataElement
 from gongshu.service.deps import ApiPrincipal, SessionDep
-from sqlalchemy.orm import Session
 
 router = APIRouter(prefix="/elements", tags=["data elements 数据元"])
 

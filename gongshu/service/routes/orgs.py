@@ -20,7 +20,9 @@ def divisions(session: SessionDep, actor: ApiPrincipal) -> list[DivisionPublic]:
 def list_all(
     session: SessionDep, actor: ApiPrincipal, kind: str | None = None, division: str | None = None
 ) -> list[OrganisationPublic]:
-    return [orgs.organisation_public(o) for o in orgs.list_organisations(session, kind=kind, division=division)]
+    return [
+        orgs.organisation_public(o) for o in orgs.list_organisations(session, kind=kind, division=division)
+    ]
 
 
 @router.get("/organisations/{code}")
@@ -34,5 +36,7 @@ def create(spec: OrganisationCreate, session: SessionDep, actor: ApiPrincipal) -
 
 
 @router.patch("/organisations/{code}")
-def update(code: str, change: OrganisationUpdate, session: SessionDep, actor: ApiPrincipal) -> OrganisationPublic:
+def update(
+    code: str, change: OrganisationUpdate, session: SessionDep, actor: ApiPrincipal
+) -> OrganisationPublic:
     return orgs.organisation_public(orgs.update_organisation(session, actor, code, change))
