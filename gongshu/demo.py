@@ -159,15 +159,11 @@ def _steward_of(session: Session, provider: str) -> Principal:
 
 
 def _summarise(session: Session, summary: DemoSummary) -> None:
-    for kind, count in session.execute(
-        sa.select(Organisation.kind, sa.func.count()).group_by(Organisation.kind)
-    ).tuples():
-        summary.organisations[kind] = count
+    kinds = sa.select(Organisation.kind, sa.func.count()).group_by(Organisation.kind)
+    summary.organisations.update({kind: count for kind, count in session.execute(kinds)})
     summary.districts = len([d for d in organisations.list_divisions(session) if d.level == "district"])
-    for status, count in session.execute(
-        sa.select(CatalogEntry.status, sa.func.count()).group_by(CatalogEntry.status)
-    ).tuples():
-        summary.entries_by_status[status] = count
+    states = sa.select(CatalogEntry.status, sa.func.count()).group_by(CatalogEntry.status)
+    summary.entries_by_status.update({status: count for status, count in session.execute(states)})
     summary.users = [
         (u.username, ",".join(r.role for r in u.roles), u.organisation.code if u.organisation else "")
         for u in session.scalars(sa.select(User).order_by(User.username))

@@ -28,12 +28,24 @@ ENTRY: dict[str, Any] = {
     "update_cycle": "每日",
     "tags": ["人口", "户籍"],
     "items": [
-        {"name": "id_number", "label": "公民身份号码", "type": "C", "length": 18, "element": "DE0101",
-         "grade": "重要"},
+        {
+            "name": "id_number",
+            "label": "公民身份号码",
+            "type": "C",
+            "length": 18,
+            "element": "DE0101",
+            "grade": "重要",
+        },
         {"name": "name", "label": "姓名", "type": "C", "length": 50, "element": "DE0102", "grade": "重要"},
         {"name": "sex", "label": "性别代码", "type": "C", "length": 1, "element": "DE0103", "grade": "一般"},
-        {"name": "birth_date", "label": "出生日期", "type": "D", "length": 8, "element": "DE0104",
-         "grade": "重要"},
+        {
+            "name": "birth_date",
+            "label": "出生日期",
+            "type": "D",
+            "length": 8,
+            "element": "DE0104",
+            "grade": "重要",
+        },
     ],
 }
 
@@ -50,8 +62,13 @@ def add_org(session: Session, code: str, name: str, **extra: Any) -> None:
 
 
 def add_user(session: Session, username: str, *, org: str | None, roles: list[str]) -> Principal:
-    user = users.create_user(session, SYSTEM, UserCreate(
-        username=username, display_name=username, password=PASSWORD, organisation=org, roles=roles))
+    user = users.create_user(
+        session,
+        SYSTEM,
+        UserCreate(
+            username=username, display_name=username, password=PASSWORD, organisation=org, roles=roles
+        ),
+    )
     return users.principal_of(user)
 
 

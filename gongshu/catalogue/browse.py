@@ -6,6 +6,7 @@ revoked entries; drafts and entries under review are visible only to their provi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ class CatalogQuery:
     update_cycle: str | None = None
     format: str | None = None
     status: str | None = None
+    sort: str = "relevance"  # "relevance" (provider and code without q) or "recent" (newest published)
     page: int = 1
     per_page: int = 20
 
@@ -109,7 +111,11 @@ def search_entries(session: Session, actor: Principal, query: CatalogQuery) -> C
         base = base.where(CatalogEntry.id.in_(sa.select(ranked.c.entry_id)))
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     listing = sa.select(CatalogEntry).where(CatalogEntry.id.in_(base))
-    if ranked is not None:
+    if query.sort == "recent":
+        listing = listing.order_by(
+            CatalogEntry.publish_date.desc().nulls_last(), CatalogEntry.updated_at.desc(), CatalogEntry.code
+        )
+    elif ranked is not None:
         listing = listing.join(ranked, ranked.c.entry_id == CatalogEntry.id).order_by(
             ranked.c.score.desc(), CatalogEntry.code
         )
@@ -188,8 +194,16 @@ def _facet_labels(session: Session) -> dict[str, dict[str, tuple[str, str]]]:
     return {"provider": providers, "district": divisions}
 
 
-def entry_public(session: Session, entry: CatalogEntry) -> EntryPublic:
-    names = dict(session.execute(sa.select(DataElement.code, DataElement.name)).tuples().all())
+def element_names(session: Session) -> dict[str, str]:
+    """数据元 code → name, for rendering many entries with one query."""
+    return {code: name for code, name in session.execute(sa.select(DataElement.code, DataElement.name))}
+
+
+def entry_public(
+    session: Session, entry: CatalogEntry, *, names: Mapping[str, str] | None = None
+) -> EntryPublic:
+    """The entry as the API returns it; pass ``names`` (:func:`element_names`) when rendering many."""
+    names = element_names(session) if names is None else names
     return EntryPublic(
         id=entry.id,
         code=entry.code,
@@ -197,6 +211,7 @@ def entry_public(session: Session, entry: CatalogEntry) -> EntryPublic:
         provider=entry.provider.code,
         provider_name=entry.provider.name,
         district=entry.division_code,
+        district_name=entry.division.name,
         summary=entry.summary,
         format=entry.format,
         format_detail=entry.format_detail,
@@ -228,6 +243,23 @@ def entry_public(session: Session, entry: CatalogEntry) -> EntryPublic:
             for i in entry.items
         ],
     )
+
+
+def entries_public(session: Session, found: list[CatalogEntry]) -> list[EntryPublic]:
+    """Many entries in API form, with one query for the data element names."""
+    names = element_names(session)
+    return [entry_public(session, entry, names=names) for entry in found]
+
+
+def get_version(session: Session, actor: Principal, code: str, number: int) -> CatalogVersion:
+    """One version of an entry the actor may see."""
+    entry = get_entry(session, actor, code)
+    version = session.scalar(
+        sa.select(CatalogVersion).where(CatalogVersion.entry_id == entry.id, CatalogVersion.version == number)
+    )
+    if version is None:
+        raise NotFound(f"entry {code} has no version {number}", value=number)
+    return version
 
 
 def version_public(version: CatalogVersion) -> VersionPublic:

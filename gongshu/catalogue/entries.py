@@ -147,8 +147,7 @@ def transition(
     if action is None:
         raise ValidationFailed({"action": [f"unknown action {action_name}; use {', '.join(ACTIONS)}"]})
     entry = _entry(session, code)
-    provider_steward = actor.has(Role.STEWARD) and actor.organisation_id == entry.provider_id
-    if not (actor.has(*action.roles) or (action.provider_may and provider_steward)):
+    if not _granted(actor, entry, action):
         raise PermissionDenied(f"{action_name} of {code} is not granted to {actor.name}")
     if Status(entry.status) not in action.sources:
         allowed = "/".join(sorted(s.value for s in action.sources))
@@ -162,6 +161,20 @@ def transition(
     session.flush()
     _record(session, actor, entry, change=action_name, note=note)
     return entry
+
+
+def _granted(actor: Principal, entry: CatalogEntry, action: Action) -> bool:
+    provider_steward = actor.has(Role.STEWARD) and actor.organisation_id == entry.provider_id
+    return actor.has(*action.roles) or (action.provider_may and provider_steward)
+
+
+def allowed_actions(actor: Principal, entry: CatalogEntry) -> list[str]:
+    """The lifecycle actions ``actor`` may take on ``entry`` now (what pages offer as buttons)."""
+    return [
+        name
+        for name, action in ACTIONS.items()
+        if Status(entry.status) in action.sources and _granted(actor, entry, action)
+    ]
 
 
 def _entry(session: Session, code: str) -> CatalogEntry:

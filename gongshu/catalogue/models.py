@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gongshu.orgs.models import Organisation
+from gongshu.orgs.models import Division, Organisation
 from gongshu.store.base import Base, UtcDateTime, utcnow
 
 
@@ -59,6 +59,7 @@ class CatalogEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     provider: Mapped[Organisation] = relationship(lazy="joined")
+    division: Mapped[Division] = relationship(lazy="joined")
     items: Mapped[list[CatalogItem]] = relationship(
         cascade="all, delete-orphan", order_by="CatalogItem.position", lazy="selectin"
     )

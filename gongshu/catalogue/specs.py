@@ -147,6 +147,7 @@ class EntryPublic(BaseModel):
     provider: str
     provider_name: str
     district: str
+    district_name: str
     summary: str
     format: str
     format_detail: str | None

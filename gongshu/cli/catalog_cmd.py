@@ -63,7 +63,7 @@ def list_entries(
                 {
                     "total": page.total,
                     "results": [
-                        browse.entry_public(session, e).model_dump(mode="json") for e in page.entries
+                        e.model_dump(mode="json") for e in browse.entries_public(session, page.entries)
                     ],
                 }
             )

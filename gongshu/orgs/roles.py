@@ -53,6 +53,11 @@ class Principal:
     user_id: int | None = None
     organisation_id: int | None = None
 
+    @property
+    def username(self) -> str | None:
+        """The user's name for principals that are signed-in users or token holders."""
+        return self.name.removeprefix("user:") if self.name.startswith("user:") else None
+
     def has(self, *roles: Role) -> bool:
         """True when the principal holds any of ``roles``."""
         return bool(self.roles.intersection(roles))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +36,8 @@ async def _gongshu_error(request: Request, error: GongshuError) -> Response:
     if is_api(request):
         return JSONResponse({"error": error.to_dict()}, status_code=error.http_status)
     if isinstance(error, AuthenticationFailed) and request.method == "GET":
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     from gongshu.web.render import error_page
 
     return error_page(request, error.http_status, error.message, error.hint)

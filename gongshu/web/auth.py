@@ -69,7 +69,7 @@ Operator = Annotated[Principal, Depends(operator)]
 
 def username_of(principal: Principal) -> str:
     """The username of a signed-in user's principal (``user:alice`` → ``alice``)."""
-    return principal.name.removeprefix("user:")
+    return principal.username or principal.name
 
 
 def _key(request: Request) -> bytes:

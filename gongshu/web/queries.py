@@ -1,9 +1,8 @@
-"""Read-only compositions of library calls that a page needs and the library does not offer yet.
+"""Read-only compositions of library calls into one page's data.
 
-Each function here only combines library reads into one page's data; none decides anything
-(``may_transition`` mirrors the rule of ``entries.transition`` from its ``ACTIONS`` data). They are
-candidates to move into the library; until then a page handler calls exactly one of them, as it
-would call one library function.
+Each function only combines library reads (and labels for display); none decides anything — who may
+do what comes from the library (e.g. ``entries.allowed_actions``). A page handler calls exactly one
+of them, as it would call one library function.
 """
 
 from __future__ import annotations
@@ -13,12 +12,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gongshu.catalogue import browse, elements
+from gongshu.catalogue import browse, elements, entries
 from gongshu.catalogue.browse import CatalogPage, CatalogQuery
 from gongshu.catalogue.entries import ACTIONS
 from gongshu.catalogue.models import CatalogEntry
 from gongshu.catalogue.specs import EntryPublic, Status
-from gongshu.errors import NotFound
 from gongshu.orgs import organisations, users
 from gongshu.orgs.roles import Principal, Role
 
@@ -29,23 +27,11 @@ ORG_KINDS = ("center", "department", "district")
 LATEST_COUNT = 6
 
 
-def may_transition(actor: Principal, entry: CatalogEntry, action_name: str) -> bool:
-    """Whether :func:`gongshu.catalogue.entries.transition` would let ``actor`` take the action now.
-
-    Mirrors the rule of ``transition`` from its data (``ACTIONS``); belongs in the library.
-    """
-    action = ACTIONS[action_name]
-    steward = actor.has(Role.STEWARD) and actor.organisation_id == entry.provider_id
-    allowed = actor.has(*action.roles) or (action.provider_may and steward)
-    return allowed and Status(entry.status) in action.sources
-
-
 def action_forms(actor: Principal, entry: CatalogEntry) -> list[dict[str, Any]]:
     """The lifecycle buttons the actor may press on an entry, with whether a note is required."""
+    allowed = entries.allowed_actions(actor, entry)
     return [
-        {"action": name, "needs_note": ACTIONS[name].needs_note}
-        for name in PAGE_ACTIONS
-        if may_transition(actor, entry, name)
+        {"action": name, "needs_note": ACTIONS[name].needs_note} for name in PAGE_ACTIONS if name in allowed
     ]
 
 
@@ -71,7 +57,7 @@ def catalog_view(session: Session, actor: Principal, query: CatalogQuery) -> dic
         "per_page": result.per_page,
         "pages": max(1, -(-result.total // result.per_page)),
         "fallback": result.fallback,
-        "results": [_with_district(browse.entry_public(session, e), divisions) for e in result.entries],
+        "results": [_with_district(e, divisions) for e in browse.entries_public(session, result.entries)],
         "facets": facets,
         "active": active,
     }
@@ -122,26 +108,18 @@ def entry_view(session: Session, actor: Principal, code: str) -> dict[str, Any]:
 def version_view(session: Session, actor: Principal, code: str, number: int) -> dict[str, Any]:
     """One version of an entry with its full document."""
     entry = browse.get_entry(session, actor, code)
-    for version in browse.list_versions(session, actor, code):
-        if version.version == number:
-            return {
-                "entry": {"code": entry.code, "name": entry.name, "version": entry.version},
-                "version": browse.version_public(version),
-            }
-    raise NotFound(f"entry {code} has no version {number}", value=number)
+    return {
+        "entry": {"code": entry.code, "name": entry.name, "version": entry.version},
+        "version": browse.version_public(browse.get_version(session, actor, code, number)),
+    }
 
 
 def overview(session: Session, actor: Principal) -> dict[str, Any]:
     """Totals for the home page and the latest published entries."""
     everything = browse.search_entries(session, actor, CatalogQuery(per_page=1))
-    published = browse.search_entries(
-        session, actor, CatalogQuery(status=Status.PUBLISHED.value, per_page=browse.MAX_PER_PAGE)
+    latest = browse.search_entries(
+        session, actor, CatalogQuery(status=Status.PUBLISHED.value, sort="recent", per_page=LATEST_COUNT)
     )
-    latest = sorted(
-        published.entries,
-        key=lambda e: (e.publish_date is not None, e.publish_date, e.updated_at),
-        reverse=True,
-    )[:LATEST_COUNT]
     orgs = organisations.list_organisations(session)
     return {
         "totals": {
@@ -151,7 +129,7 @@ def overview(session: Session, actor: Principal) -> dict[str, Any]:
             "districts": sum(1 for o in orgs if o.kind == "district"),
             "elements": len(elements.list_elements(session)),
         },
-        "latest": [browse.entry_public(session, e) for e in latest],
+        "latest": browse.entries_public(session, latest.entries),
     }
 
 
@@ -170,7 +148,7 @@ def organisation_view(session: Session, actor: Principal, code: str) -> dict[str
         "organisation": organisations.organisation_public(org),
         "entries_total": found.total,
         "by_status": [asdict(v) for v in found.facets.get("status", [])],
-        "entries": [browse.entry_public(session, e) for e in found.entries],
+        "entries": browse.entries_public(session, found.entries),
         "users": [{"username": u.username, "display_name": u.display_name} for u in members]
         if members is not None
         else None,

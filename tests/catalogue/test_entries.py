@@ -36,28 +36,51 @@ def test_every_problem_is_reported_at_once_keyed_by_field(session: Session) -> N
     items[2]["name"] = "Bad Name"
     items[3]["type"] = "X"
     problems = _problems(
-        session, people["operator"], code="ABC", name=" ", provider="GA", format="纸质",
-        share_type="不予共享", share_basis=None, share_methods=["接口"], open_type="无条件开放",
-        update_cycle="每小时", related_codes=["bad"], items=items,
+        session,
+        people["operator"],
+        code="ABC",
+        name=" ",
+        provider="GA",
+        format="纸质",
+        share_type="不予共享",
+        share_basis=None,
+        share_methods=["接口"],
+        open_type="无条件开放",
+        update_cycle="每小时",
+        related_codes=["bad"],
+        items=items,
     )
     assert set(problems) == {
-        "code", "name", "format", "update_cycle", "related_codes[0]", "share_basis", "share_methods",
-        "items[0].grade", "items[1].element", "items[1].grade", "items[2].name", "items[3].type",
+        "code",
+        "name",
+        "format",
+        "update_cycle",
+        "related_codes[0]",
+        "share_basis",
+        "share_methods",
+        "items[0].grade",
+        "items[1].element",
+        "items[1].grade",
+        "items[2].name",
+        "items[3].type",
         "items[3].grade",
     }
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"share_type": "有条件共享", "share_condition": ""}, "share_condition"),
-    ({"share_type": "不予共享", "share_methods": [], "share_basis": None}, "share_basis"),
-    ({"share_type": "无条件共享", "share_methods": []}, "share_methods"),
-    ({"open_type": "有条件开放", "open_condition": None}, "open_condition"),
-    ({"open_type": "不予开放", "open_basis": " "}, "open_basis"),
-    ({"code": "301001001-000001"}, "code"),
-    ({"provider": "NOPE"}, "provider"),
-    ({"district": "310199"}, "district"),
-    ({"items": []}, "items"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"share_type": "有条件共享", "share_condition": ""}, "share_condition"),
+        ({"share_type": "不予共享", "share_methods": [], "share_basis": None}, "share_basis"),
+        ({"share_type": "无条件共享", "share_methods": []}, "share_methods"),
+        ({"open_type": "有条件开放", "open_condition": None}, "open_condition"),
+        ({"open_type": "不予开放", "open_basis": " "}, "open_basis"),
+        ({"code": "301001001-000001"}, "code"),
+        ({"provider": "NOPE"}, "provider"),
+        ({"district": "310199"}, "district"),
+        ({"items": []}, "items"),
+    ],
+)
 def test_each_catalogue_rule(session: Session, changes: dict[str, object], field: str) -> None:
     people = seed_basics(session)
     assert field in _problems(session, people["operator"], **changes)
@@ -99,15 +122,28 @@ def test_lifecycle_with_versions_and_audit(session: Session) -> None:
     entries.transition(session, steward, code, "revoke", note="系统下线")
     versions = browse.list_versions(session, operator, code)
     assert [(v.version, v.change, v.status) for v in versions] == [
-        (8, "revoke", "revoked"), (7, "mount", "mounted"), (6, "publish", "published"),
-        (5, "submit", "submitted"), (4, "update", "draft"), (3, "return", "draft"),
-        (2, "submit", "submitted"), (1, "create", "draft"),
+        (8, "revoke", "revoked"),
+        (7, "mount", "mounted"),
+        (6, "publish", "published"),
+        (5, "submit", "submitted"),
+        (4, "update", "draft"),
+        (3, "return", "draft"),
+        (2, "submit", "submitted"),
+        (1, "create", "draft"),
     ]
     assert versions[4].document["summary"] == "更完整的摘要说明"
     assert versions[7].document["summary"] == entry_doc()["summary"]
     actions = [e.action for e in audit.list_events(session, object_id=code, limit=20)]
-    assert actions == ["catalog.revoke", "catalog.mount", "catalog.publish", "catalog.submit",
-                       "catalog.update", "catalog.return", "catalog.submit", "catalog.create"]
+    assert actions == [
+        "catalog.revoke",
+        "catalog.mount",
+        "catalog.publish",
+        "catalog.submit",
+        "catalog.update",
+        "catalog.return",
+        "catalog.submit",
+        "catalog.create",
+    ]
 
 
 def test_stewards_catalogue_only_for_their_organisation(session: Session) -> None:
@@ -126,8 +162,9 @@ def test_codes_are_unique_and_immutable(session: Session) -> None:
     code = _create(session, people["ga_steward"])
     assert "code" in _problems(session, people["ga_steward"])
     with pytest.raises(ValidationFailed) as raised:
-        entries.update_entry(session, people["ga_steward"], code,
-                             entries.parse_spec(entry_doc(code="301001001/000002")))
+        entries.update_entry(
+            session, people["ga_steward"], code, entries.parse_spec(entry_doc(code="301001001/000002"))
+        )
     assert "code" in raised.value.problems
 
 

@@ -10,8 +10,14 @@ from gongshu.catalogue.search import segment
 from gongshu.orgs.roles import Principal
 from tests.helpers import entry_doc, seed_basics
 
-GENERAL_ITEM = {"name": "total", "label": "数量", "type": "N", "length": 10, "element": "DE0904",
-                "grade": "一般"}
+GENERAL_ITEM = {
+    "name": "total",
+    "label": "数量",
+    "type": "N",
+    "length": 10,
+    "element": "DE0904",
+    "grade": "一般",
+}
 
 
 def _publish(session: Session, people: dict[str, Principal], steward: str, **changes: object) -> None:
@@ -24,14 +30,43 @@ def _publish(session: Session, people: dict[str, Principal], steward: str, **cha
 def _seed(session: Session) -> dict[str, Principal]:
     people = seed_basics(session)
     _publish(session, people, "ga_steward")
-    _publish(session, people, "mz_steward", code="301002001/000001", name="婚姻登记信息", provider="MZ",
-             summary="本市婚姻登记（结婚、离婚）记录", tags=["婚姻"], update_cycle="每月")
-    _publish(session, people, "mz_steward", code="301002001/000002", name="死亡登记信息", provider="MZ",
-             summary="本市居民死亡登记记录", tags=["死亡", "殡葬"], share_type="无条件共享",
-             share_condition=None)
-    _publish(session, people, "operator", code="201001001/000001", name="浦东新区养老机构名录",
-             provider="D310115", summary="浦东新区养老机构名称、床位数", open_type="无条件开放",
-             open_basis=None, items=[GENERAL_ITEM], format="电子表格", tags=["养老"])
+    _publish(
+        session,
+        people,
+        "mz_steward",
+        code="301002001/000001",
+        name="婚姻登记信息",
+        provider="MZ",
+        summary="本市婚姻登记（结婚、离婚）记录",
+        tags=["婚姻"],
+        update_cycle="每月",
+    )
+    _publish(
+        session,
+        people,
+        "mz_steward",
+        code="301002001/000002",
+        name="死亡登记信息",
+        provider="MZ",
+        summary="本市居民死亡登记记录",
+        tags=["死亡", "殡葬"],
+        share_type="无条件共享",
+        share_condition=None,
+    )
+    _publish(
+        session,
+        people,
+        "operator",
+        code="201001001/000001",
+        name="浦东新区养老机构名录",
+        provider="D310115",
+        summary="浦东新区养老机构名称、床位数",
+        open_type="无条件开放",
+        open_basis=None,
+        items=[GENERAL_ITEM],
+        format="电子表格",
+        tags=["养老"],
+    )
     return people
 
 
@@ -80,7 +115,8 @@ def test_facets_count_the_result_and_filters_narrow_it(session: Session) -> None
 
 def test_search_hides_other_organisations_drafts(session: Session) -> None:
     people = _seed(session)
-    entries.create_entry(session, people["ga_steward"],
-                         entries.parse_spec(entry_doc(code="301001001/000009", name="人口草稿")))
+    entries.create_entry(
+        session, people["ga_steward"], entries.parse_spec(entry_doc(code="301001001/000009", name="人口草稿"))
+    )
     assert browse.search_entries(session, people["consumer"], CatalogQuery(q="人口")).total == 1
     assert browse.search_entries(session, people["ga_steward"], CatalogQuery(q="人口")).total == 2

@@ -20,22 +20,29 @@ from tests.helpers import PASSWORD, add_user, seed_basics
 def test_organisation_rules_are_reported_together(session: Session) -> None:
     people = seed_basics(session)
     with pytest.raises(ValidationFailed) as raised:
-        organisations.create_organisation(session, people["operator"], OrganisationCreate(
-            code="GA", name="上海市公安局", uscc="91310000MA1FL4XX0X", parent="NOPE", division="999999"))
+        organisations.create_organisation(
+            session,
+            people["operator"],
+            OrganisationCreate(
+                code="GA", name="上海市公安局", uscc="91310000MA1FL4XX0X", parent="NOPE", division="999999"
+            ),
+        )
     assert set(raised.value.problems) == {"code", "name", "uscc", "parent", "division"}
 
 
 def test_only_operators_manage_organisations(session: Session) -> None:
     people = seed_basics(session)
     with pytest.raises(PermissionDenied):
-        organisations.create_organisation(session, people["ga_steward"],
-                                          OrganisationCreate(code="JT", name="上海市交通委员会"))
+        organisations.create_organisation(
+            session, people["ga_steward"], OrganisationCreate(code="JT", name="上海市交通委员会")
+        )
 
 
 def test_organisation_changes_are_audited_with_before_and_after(session: Session) -> None:
     people = seed_basics(session)
-    organisations.update_organisation(session, people["operator"], "MZ",
-                                      OrganisationUpdate(name="上海市民政局（新）", parent="DSJ"))
+    organisations.update_organisation(
+        session, people["operator"], "MZ", OrganisationUpdate(name="上海市民政局（新）", parent="DSJ")
+    )
     event = audit.list_events(session, object_type="organisation", object_id="MZ")[0]
     assert event.action == "org.update" and event.actor == "user:admin"
     assert event.detail["before"]["name"] == "上海市民政局" and event.detail["after"]["parent"] == "DSJ"
@@ -49,8 +56,9 @@ def test_letter_initial_credit_codes_are_accepted(session: Session) -> None:
         from gongshu.orgs.uscc import uscc_check_char
 
         fixed = uscc[:17] + uscc_check_char(uscc[:17])
-        organisations.create_organisation(session, people["operator"],
-                                          OrganisationCreate(code=code, name=f"机构{code}", uscc=fixed))
+        organisations.create_organisation(
+            session, people["operator"], OrganisationCreate(code=code, name=f"机构{code}", uscc=fixed)
+        )
 
 
 def test_passwords_are_argon2_hashed_and_checked(session: Session) -> None:
@@ -103,8 +111,9 @@ def test_tokens_are_prefixed_hashed_revocable_and_expire(session: Session) -> No
     with pytest.raises(AuthenticationFailed):
         tokens.authenticate_token(session, issued.secret)
 
-    expiring = tokens.issue_token(session, people["operator"],
-                                  TokenCreate(name="short", expires_in_days=1, username="mz_steward"))
+    expiring = tokens.issue_token(
+        session, people["operator"], TokenCreate(name="short", expires_in_days=1, username="mz_steward")
+    )
     token = session.get(ApiToken, expiring.id)
     assert token is not None
     token.expires_at = utcnow() - timedelta(seconds=1)

@@ -35,8 +35,19 @@ def test_upgrade_is_idempotent_and_seeds_reference_data(store: Store) -> None:
 def test_times_come_back_as_utc(store: Store) -> None:
     at = datetime(2026, 5, 8, 20, 30, tzinfo=timezone(timedelta(hours=8)))
     with store.session() as session:
-        session.add(AuditEvent(seq=99, at=at, actor="t", action="t", object_type="t", object_id="1",
-                               detail={}, prev_digest="0", digest="x"))
+        session.add(
+            AuditEvent(
+                seq=99,
+                at=at,
+                actor="t",
+                action="t",
+                object_type="t",
+                object_id="1",
+                detail={},
+                prev_digest="0",
+                digest="x",
+            )
+        )
     with store.session() as session:
         loaded = session.get(AuditEvent, 99)
         assert loaded is not None

@@ -47,7 +47,7 @@ def search(
         "page": result.page,
         "per_page": result.per_page,
         "fallback": result.fallback,
-        "results": [browse.entry_public(session, e).model_dump(mode="json") for e in result.entries],
+        "results": [e.model_dump(mode="json") for e in browse.entries_public(session, result.entries)],
         "facets": {name: [vars(v) for v in values] for name, values in result.facets.items()},
     }
 
