@@ -10,7 +10,7 @@ terminal / transient split: a down source database is transient, a malformed cat
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 
@@ -85,6 +85,26 @@ class ValidationFailed(GongshuError):
         body = super().to_dict()
         body["problems"] = self.problems
         return body
+
+    @classmethod
+    def from_issues(cls, issues: Iterable[Mapping[str, Any]], *, skip: int = 0) -> ValidationFailed:
+        """Problems from pydantic's ``error.errors()``, keyed like ``items[2].grade``.
+
+        ``skip`` drops leading location parts (FastAPI prefixes ``body`` / ``query``).
+        """
+        problems: dict[str, list[str]] = {}
+        for issue in issues:
+            field = field_path(tuple(issue["loc"])[skip:]) or "document"
+            problems.setdefault(field, []).append(str(issue["msg"]))
+        return cls(problems)
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A pydantic location as a field path: ``("items", 2, "grade")`` → ``items[2].grade``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 class AuthenticationFailed(GongshuError):

@@ -54,9 +54,13 @@ class CatalogQuery:
 
 @dataclass(frozen=True)
 class FacetValue:
+    """One value of a facet: ``label`` is Chinese; ``label_en`` is set for organisations and districts
+    (enumeration values are Chinese by definition and glossed by the pages)."""
+
     value: str
     label: str
     count: int
+    label_en: str = ""
 
 
 @dataclass
@@ -176,21 +180,20 @@ def _facets(session: Session, base: sa.Select[Any]) -> dict[str, list[FacetValue
             .group_by(column)
             .order_by(sa.func.count().desc(), column)
         ).all()
-        facets[name] = [
-            FacetValue(*_facet_value(labels.get(name, {}), value), count=int(count)) for value, count in rows
-        ]
+        facets[name] = [_facet_value(labels.get(name, {}), value, int(count)) for value, count in rows]
     return facets
 
 
-def _facet_value(labels: dict[str, tuple[str, str]], raw: object) -> tuple[str, str]:
+def _facet_value(labels: dict[str, tuple[str, str, str]], raw: object, count: int) -> FacetValue:
     key = str(raw)
-    return labels.get(key, (key, key))
+    value, label, label_en = labels.get(key, (key, key, ""))
+    return FacetValue(value, label, count, label_en)
 
 
-def _facet_labels(session: Session) -> dict[str, dict[str, tuple[str, str]]]:
-    """provider id → (code, name) and division code → (code, name)."""
-    providers = {str(o.id): (o.code, o.name) for o in session.scalars(sa.select(Organisation))}
-    divisions = {d.code: (d.code, d.name) for d in session.scalars(sa.select(Division))}
+def _facet_labels(session: Session) -> dict[str, dict[str, tuple[str, str, str]]]:
+    """provider id → (code, name, English name) and division code → (code, name, English name)."""
+    providers = {str(o.id): (o.code, o.name, o.name_en) for o in session.scalars(sa.select(Organisation))}
+    divisions = {d.code: (d.code, d.name, d.name_en) for d in session.scalars(sa.select(Division))}
     return {"provider": providers, "district": divisions}
 
 
@@ -212,6 +215,7 @@ def entry_public(
         provider_name=entry.provider.name,
         district=entry.division_code,
         district_name=entry.division.name,
+        district_name_en=entry.division.name_en,
         summary=entry.summary,
         format=entry.format,
         format_detail=entry.format_detail,
@@ -249,6 +253,18 @@ def entries_public(session: Session, found: list[CatalogEntry]) -> list[EntryPub
     """Many entries in API form, with one query for the data element names."""
     names = element_names(session)
     return [entry_public(session, entry, names=names) for entry in found]
+
+
+def page_document(session: Session, page: CatalogPage) -> dict[str, Any]:
+    """A search result as JSON-ready data (what the API and ``catalog list --json`` print)."""
+    return {
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "fallback": page.fallback,
+        "results": [e.model_dump(mode="json") for e in entries_public(session, page.entries)],
+        "facets": {name: [vars(v) for v in values] for name, values in page.facets.items()},
+    }
 
 
 def get_version(session: Session, actor: Principal, code: str, number: int) -> CatalogVersion:

@@ -74,18 +74,7 @@ def parse_spec(document: Mapping[str, Any]) -> EntrySpec:
     try:
         return EntrySpec.model_validate(data)
     except ValidationError as error:
-        problems: dict[str, list[str]] = {}
-        for issue in error.errors():
-            field = _field_path(issue["loc"])
-            problems.setdefault(field, []).append(str(issue["msg"]))
-        raise ValidationFailed(problems) from None
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "document"
+        raise ValidationFailed.from_issues(error.errors()) from None
 
 
 def create_entry(

@@ -148,6 +148,7 @@ class EntryPublic(BaseModel):
     provider_name: str
     district: str
     district_name: str
+    district_name_en: str
     summary: str
     format: str
     format_detail: str | None

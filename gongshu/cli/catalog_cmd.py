@@ -59,14 +59,7 @@ def list_entries(
         )
         page = browse.search_entries(session, cli_principal(), query)
         if as_json:
-            print_json(
-                {
-                    "total": page.total,
-                    "results": [
-                        e.model_dump(mode="json") for e in browse.entries_public(session, page.entries)
-                    ],
-                }
-            )
+            print_json(browse.page_document(session, page))
             return
         print_table(
             f"资源目录 {len(page.entries)}/{page.total}",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from gongshu.catalogue.browse import MAX_PER_PAGE, CatalogQuery
 from gongshu.errors import AuthenticationFailed
 from gongshu.orgs.models import User
 from gongshu.orgs.roles import Principal
@@ -65,3 +66,37 @@ def page_principal(request: Request, session: SessionDep) -> Principal | None:
 
 
 PagePrincipal = Annotated[Principal | None, Depends(page_principal)]
+
+
+def _given(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None  # an empty form field means "not given"
+
+
+def catalog_query(
+    q: str | None = None,
+    provider: str | None = None,
+    district: str | None = None,
+    share_type: str | None = None,
+    open_type: str | None = None,
+    update_cycle: str | None = None,
+    format: str | None = None,
+    status: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
+) -> CatalogQuery:
+    """The catalogue search parameters, read the same way by the API and the pages."""
+    return CatalogQuery(
+        q=_given(q),
+        provider=_given(provider),
+        district=_given(district),
+        share_type=_given(share_type),
+        open_type=_given(open_type),
+        update_cycle=_given(update_cycle),
+        format=_given(format),
+        status=_given(status),
+        page=page,
+        per_page=per_page,
+    )
+
+
+CatalogQueryDep = Annotated[CatalogQuery, Depends(catalog_query)]

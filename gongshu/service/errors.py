@@ -44,11 +44,7 @@ async def _gongshu_error(request: Request, error: GongshuError) -> Response:
 
 
 async def _request_invalid(request: Request, error: RequestValidationError) -> Response:
-    problems: dict[str, list[str]] = {}
-    for issue in error.errors():
-        field = ".".join(str(part) for part in issue["loc"][1:]) or "body"
-        problems.setdefault(field, []).append(str(issue["msg"]))
-    return await _gongshu_error(request, ValidationFailed(problems))
+    return await _gongshu_error(request, ValidationFailed.from_issues(error.errors(), skip=1))
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -27,8 +27,4 @@ def parse_form(model: type[M], values: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(dict(values))
     except ValidationError as error:
-        problems: dict[str, list[str]] = {}
-        for issue in error.errors():
-            field = ".".join(str(part) for part in issue["loc"]) or "form"
-            problems.setdefault(field, []).append(str(issue["msg"]))
-        raise ValidationFailed(problems) from None
+        raise ValidationFailed.from_issues(error.errors()) from None

@@ -14,8 +14,10 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from starlette.requests import Request
 
@@ -53,19 +55,19 @@ def gloss(lang: str, value: str | None) -> str:
 
 def status_label(lang: str, status: str) -> str:
     """A lifecycle status (``published``) as 已发布 / Published."""
-    try:
-        zh, en = STATUS_LABELS[Status(status)]
-    except ValueError:
-        return status
-    return zh if lang == DEFAULT_LANGUAGE else en
+    return _label(lang, status, STATUS_LABELS, Status)
 
 
 def role_label(lang: str, role: str) -> str:
     """A role (``operator``) as 平台运营 / Platform operator."""
+    return _label(lang, role, ROLE_LABELS, Role)
+
+
+def _label(lang: str, value: str, labels: Mapping[Any, tuple[str, str]], enum: Callable[[str], Any]) -> str:
     try:
-        zh, en = ROLE_LABELS[Role(role)]
+        zh, en = labels[enum(value)]
     except ValueError:
-        return role
+        return value
     return zh if lang == DEFAULT_LANGUAGE else en
 
 

@@ -16,7 +16,7 @@ from gongshu.catalogue import browse, elements, entries
 from gongshu.catalogue.browse import CatalogPage, CatalogQuery
 from gongshu.catalogue.entries import ACTIONS
 from gongshu.catalogue.models import CatalogEntry
-from gongshu.catalogue.specs import EntryPublic, Status
+from gongshu.catalogue.specs import Status
 from gongshu.orgs import organisations, users
 from gongshu.orgs.roles import Principal, Role
 
@@ -35,21 +35,11 @@ def action_forms(actor: Principal, entry: CatalogEntry) -> list[dict[str, Any]]:
     ]
 
 
-def division_names(session: Session) -> dict[str, tuple[str, str]]:
-    """Division code → (Chinese name, English name)."""
-    return {d.code: (d.name, d.name_en) for d in organisations.list_divisions(session)}
-
-
 def catalog_view(session: Session, actor: Principal, query: CatalogQuery) -> dict[str, Any]:
-    """One page of catalogue search with facets, active filters and English labels."""
+    """One page of catalogue search with facets and active filters."""
     result = browse.search_entries(session, actor, query)
-    divisions = division_names(session)
-    org_names = {o.code: o.name_en for o in organisations.list_organisations(session, include_inactive=True)}
-    english = {"provider": org_names, "district": {k: v[1] for k, v in divisions.items()}}
-    facets = [_facet(name, result, query, english.get(name, {})) for name in FACETS]
-    active = [
-        {"name": f["name"], **v} for f in facets for v in f["values"] if v["active"]
-    ] + _unlisted_filters(query, facets)
+    facets = [_facet(name, result, query) for name in FACETS]
+    active = [{"name": f["name"], **v} for f in facets for v in f["values"] if v["active"]]
     return {
         "query": asdict(query),
         "total": result.total,
@@ -57,19 +47,19 @@ def catalog_view(session: Session, actor: Principal, query: CatalogQuery) -> dic
         "per_page": result.per_page,
         "pages": max(1, -(-result.total // result.per_page)),
         "fallback": result.fallback,
-        "results": [_with_district(e, divisions) for e in browse.entries_public(session, result.entries)],
+        "results": browse.entries_public(session, result.entries),
         "facets": facets,
-        "active": active,
+        "active": active + _unlisted_filters(query, facets),
     }
 
 
-def _facet(name: str, result: CatalogPage, query: CatalogQuery, english: dict[str, str]) -> dict[str, Any]:
+def _facet(name: str, result: CatalogPage, query: CatalogQuery) -> dict[str, Any]:
     chosen = getattr(query, name)
     values = [
         {
             "value": v.value,
             "label": v.label,
-            "label_en": english.get(v.value) or None,
+            "label_en": v.label_en or None,
             "count": v.count,
             "active": v.value == chosen,
         }
@@ -88,18 +78,12 @@ def _unlisted_filters(query: CatalogQuery, facets: list[dict[str, Any]]) -> list
     ]
 
 
-def _with_district(entry: EntryPublic, divisions: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    data = entry.model_dump()
-    name, name_en = divisions.get(entry.district, (entry.district, entry.district))
-    return {**data, "district_name": name, "district_name_en": name_en}
-
-
 def entry_view(session: Session, actor: Principal, code: str) -> dict[str, Any]:
     """An entry with every field, its version history and the actions the actor may take."""
     entry = browse.get_entry(session, actor, code)
     versions = browse.list_versions(session, actor, code)
     return {
-        "entry": _with_district(browse.entry_public(session, entry), division_names(session)),
+        "entry": browse.entry_public(session, entry),
         "versions": [browse.version_public(v) for v in versions],
         "actions": action_forms(actor, entry),
     }

@@ -4,52 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body
 
 from gongshu.catalogue import browse, entries
 from gongshu.catalogue.specs import EntryPublic, Transition, VersionPublic
-from gongshu.service.deps import ApiPrincipal, PlatformDep, SessionDep
+from gongshu.service.deps import ApiPrincipal, CatalogQueryDep, PlatformDep, SessionDep
 
 router = APIRouter(prefix="/catalog", tags=["catalogue 资源目录"])
 
 
 @router.get("")
-def search(
-    session: SessionDep,
-    actor: ApiPrincipal,
-    q: str | None = None,
-    provider: str | None = None,
-    district: str | None = None,
-    share_type: str | None = None,
-    open_type: str | None = None,
-    update_cycle: str | None = None,
-    format: str | None = None,
-    status: str | None = None,
-    page: int = Query(1, ge=1),
-    per_page: int = Query(20, ge=1, le=browse.MAX_PER_PAGE),
-) -> dict[str, Any]:
+def search(session: SessionDep, actor: ApiPrincipal, query: CatalogQueryDep) -> dict[str, Any]:
     """Search entries in Chinese (jieba segmentation) with facet filters and facet counts."""
-    query = browse.CatalogQuery(
-        q=q,
-        provider=provider,
-        district=district,
-        share_type=share_type,
-        open_type=open_type,
-        update_cycle=update_cycle,
-        format=format,
-        status=status,
-        page=page,
-        per_page=per_page,
-    )
-    result = browse.search_entries(session, actor, query)
-    return {
-        "total": result.total,
-        "page": result.page,
-        "per_page": result.per_page,
-        "fallback": result.fallback,
-        "results": [e.model_dump(mode="json") for e in browse.entries_public(session, result.entries)],
-        "facets": {name: [vars(v) for v in values] for name, values in result.facets.items()},
-    }
+    return browse.page_document(session, browse.search_entries(session, actor, query))
 
 
 @router.post("", status_code=201)

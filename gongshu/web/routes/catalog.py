@@ -4,49 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form
 
 from gongshu.catalogue import browse, entries
-from gongshu.catalogue.browse import CatalogQuery
 from gongshu.errors import ValidationFailed
-from gongshu.service.deps import SessionDep
+from gongshu.service.deps import CatalogQueryDep, SessionDep
 from gongshu.web.auth import GovUser
 from gongshu.web.forms import blank_to_none
 from gongshu.web.queries import catalog_view, entry_view, version_view
 from gongshu.web.twins import Done, Result, invalid, page
 
 router = APIRouter()
-Text = Annotated[str | None, Query()]
 
 
 @page(router, "/catalog", "catalog.html")
-def catalog(
-    session: SessionDep,
-    actor: GovUser,
-    q: Text = None,
-    provider: Text = None,
-    district: Text = None,
-    share_type: Text = None,
-    open_type: Text = None,
-    update_cycle: Text = None,
-    format: Text = None,
-    status: Text = None,
-    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=browse.MAX_PER_PAGE)] = 20,
-) -> dict[str, Any]:
+def catalog(session: SessionDep, actor: GovUser, query: CatalogQueryDep) -> dict[str, Any]:
     """Search (jieba-segmented Chinese), facet counts, active filters, pagination."""
-    query = CatalogQuery(
-        q=blank_to_none(q),
-        provider=blank_to_none(provider),
-        district=blank_to_none(district),
-        share_type=blank_to_none(share_type),
-        open_type=blank_to_none(open_type),
-        update_cycle=blank_to_none(update_cycle),
-        format=blank_to_none(format),
-        status=blank_to_none(status),
-        page=page_number,
-        per_page=per_page,
-    )
     return catalog_view(session, actor, query)
 
 
