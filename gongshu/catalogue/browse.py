@@ -144,13 +144,11 @@ def _ranked(
     if every is None:
         return sa.select(sa.literal(-1).label("entry_id"), sa.literal(0.0).label("score")).subquery(), False
     every_sq = every.subquery()
-    hits = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(CatalogEntry)
-        .join(every_sq, every_sq.c.entry_id == CatalogEntry.id)
-        .where(*conditions)
+    # only whether any visible entry holds every word decides the fallback, not how many do
+    hits = (
+        sa.select(CatalogEntry.id).join(every_sq, every_sq.c.entry_id == CatalogEntry.id).where(*conditions)
     )
-    if hits:
+    if session.scalar(sa.select(hits.exists())):
         return every_sq, False
     any_word = matching_ids(q, every_word=False)
     assert any_word is not None

@@ -214,18 +214,27 @@ class XlsxSink(Sink):
 
     def _write(self, frame: Frame, offset: int) -> None:
         columns = [_xlsx_values(frame.columns[c.name], c.date) for c in frame.spec.columns]
-        for i in range(frame.rows):
-            sheet, r = self._sheet(frame.spec, offset + i)
-            for j, (values, dated) in enumerate(columns):
-                value = values[i]
-                if value is None:
-                    continue
-                if type(value) is str:
-                    sheet.write_string(r, j, value)
-                elif dated is not None and dated[i]:
-                    sheet.write_number(r, j, value, self.date_format)
-                else:
-                    sheet.write_number(r, j, value)
+        start = 0
+        while start < frame.rows:  # one run of rows per sheet, so the sheet is looked up once a run
+            sheet, first = self._sheet(frame.spec, offset + start)
+            stop = min(frame.rows, start + self.max_rows - first + 1)
+            for i in range(start, stop):
+                self._write_row(sheet, first + i - start, columns, i)
+            start = stop
+
+    def _write_row(
+        self, sheet: Any, r: int, columns: list[tuple[list[Any], list[bool] | None]], i: int
+    ) -> None:
+        for j, (values, dated) in enumerate(columns):
+            value = values[i]
+            if value is None:
+                continue
+            if type(value) is str:
+                sheet.write_string(r, j, value)
+            elif dated is not None and dated[i]:
+                sheet.write_number(r, j, value, self.date_format)
+            else:
+                sheet.write_number(r, j, value)
 
     def close(self) -> None:
         for spec in self.specs.values():
