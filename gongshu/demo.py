@@ -70,19 +70,11 @@ def _seed_organisations(session: Session) -> None:
     for doc in sorted(documents, key=lambda d: d.get("parent") is not None):
         if doc["code"] in existing:
             continue
-        organisations.create_organisation(
-            session,
-            SYSTEM,
-            OrganisationCreate(
-                code=doc["code"],
-                name=doc["name"],
-                name_en=doc.get("name_en", ""),
-                uscc=doc.get("uscc"),
-                kind=doc.get("kind", "department"),
-                parent=doc.get("parent"),
-                division=str(doc.get("district") or "310000"),
-            ),
-        )
+        # the city's files call the division "district"; absent, the schema's default (the city) applies
+        fields = {key: value for key, value in doc.items() if key != "district" and value is not None}
+        if doc.get("district"):
+            fields["division"] = str(doc["district"])
+        organisations.create_organisation(session, SYSTEM, OrganisationCreate.model_validate(fields))
 
 
 def demo_accounts(session: Session) -> list[UserCreate]:

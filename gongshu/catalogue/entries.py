@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -29,10 +28,7 @@ from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFaile
 from gongshu.orgs.models import Organisation
 from gongshu.orgs.roles import Principal, Role
 from gongshu.security import audit
-from gongshu.store.base import utcnow
-
-CITY_DIVISION = "310000"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from gongshu.store.base import city_today, utcnow
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,7 @@ def transition(
         raise ValidationFailed({"note": [f"{action_name} 须说明理由 (a reason is required)"]})
     entry.status = action.target.value
     if action.target is Status.PUBLISHED and entry.publish_date is None:
-        entry.publish_date = utcnow().astimezone(SHANGHAI).date()
+        entry.publish_date = city_today()
     entry.version += 1
     session.flush()
     _record(session, actor, entry, change=action_name, note=note)
@@ -189,7 +185,7 @@ def _apply(entry: CatalogEntry, spec: EntrySpec, provider: Organisation) -> None
     entry.name = spec.name.strip()
     entry.provider_id = provider.id
     entry.provider = provider
-    entry.division_code = spec.district or provider.division_code or CITY_DIVISION
+    entry.division_code = spec.district or provider.division_code
     for field in (
         "summary",
         "format",

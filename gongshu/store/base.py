@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
@@ -28,9 +29,18 @@ class Base(DeclarativeBase):
     }
 
 
+#: The city's time zone: times are stored in UTC and shown, and dates decided, here.
+CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (all stored times are UTC)."""
     return datetime.now(UTC)
+
+
+def city_today() -> date:
+    """Today's date in the city (a publish date, a deadline), not in UTC."""
+    return utcnow().astimezone(CITY_TIMEZONE).date()
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -20,10 +19,10 @@ from jinja2.runtime import Context
 from starlette.datastructures import QueryParams
 
 from gongshu.catalogue.specs import ITEM_TYPES
+from gongshu.store.base import CITY_TIMEZONE
 from gongshu.web import i18n
 from gongshu.web.auth import csrf_token
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("gongshu.web")
 
 
@@ -32,7 +31,7 @@ def shanghai_time(value: datetime | date | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(CITY_TIMEZONE).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
 
 
