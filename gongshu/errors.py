@@ -130,3 +130,20 @@ class SourceUnavailable(GongshuError):
     http_status = 503
     exit_code = 8
     transient = True
+
+
+class SchemaDrift(Conflict):
+    """A source's columns changed against its mount (模式漂移) and the mount's policy is ``stop``."""
+
+    code = "schema_drift"
+
+    def __init__(
+        self, message: str, *, changes: Sequence[Mapping[str, Any]], hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.changes = [dict(c) for c in changes]
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["changes"] = self.changes
+        return body

@@ -48,7 +48,7 @@ ACTIONS: dict[str, Action] = {
         frozenset({Status.SUBMITTED}), Status.DRAFT, frozenset({Role.OPERATOR}), False, needs_note=True
     ),
     "publish": Action(frozenset({Status.SUBMITTED}), Status.PUBLISHED, frozenset({Role.OPERATOR}), False),
-    "mount": Action(frozenset({Status.PUBLISHED}), Status.MOUNTED, frozenset({Role.OPERATOR}), False),
+    "mount": Action(frozenset({Status.PUBLISHED}), Status.MOUNTED, frozenset({Role.OPERATOR}), True),
     "revoke": Action(
         frozenset({Status.PUBLISHED, Status.MOUNTED}),
         Status.REVOKED,

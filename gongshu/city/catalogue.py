@@ -37,3 +37,9 @@ def catalogue_documents() -> list[dict[str, Any]]:
     for name in names:
         docs.extend(_load(f"{DATA}/catalogue/{name}"))
     return docs
+
+
+def mount_documents() -> list[dict[str, Any]]:
+    """The demo city's mount specs (挂载规格), one per generated source (``data/mounts.yaml``)."""
+    docs: list[dict[str, Any]] = _load(f"{DATA}/mounts.yaml")
+    return docs

@@ -15,6 +15,8 @@ from gongshu import __version__
 from gongshu.cli.audit_cmd import audit_app
 from gongshu.cli.catalog_cmd import catalog_app
 from gongshu.cli.city_cmd import bench_city, city_app
+from gongshu.cli.collect_cmd import batch_app, bench_ingest, collect_app, mount_app, quarantine_app
+from gongshu.cli.lake_cmd import lake_app
 from gongshu.cli.orgs_cmd import element_app, org_app, token_app, user_app
 from gongshu.cli.output import DataDirOption, console, platform_for, print_error, print_table, settings_for
 from gongshu.errors import GongshuError
@@ -40,8 +42,14 @@ app.add_typer(token_app, name="token")
 app.add_typer(element_app, name="element")
 app.add_typer(audit_app, name="audit")
 app.add_typer(city_app, name="city")
+app.add_typer(mount_app, name="mount")
+app.add_typer(collect_app, name="collect")
+app.add_typer(batch_app, name="batch")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(lake_app, name="lake")
 app.add_typer(bench_app, name="bench")
 bench_app.command("city")(bench_city)
+bench_app.command("ingest")(bench_ingest)
 
 HostOption = Annotated[str, typer.Option(help="address to listen on")]
 PortOption = Annotated[int, typer.Option(help="port to listen on")]

@@ -6,6 +6,7 @@ A new domain package with tables adds its ``models`` module here (and a migratio
 from __future__ import annotations
 
 import gongshu.catalogue.models
+import gongshu.collect.models
 import gongshu.orgs.models
 import gongshu.security.models  # noqa: F401
 from gongshu.store.base import Base

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongshu.web.routes import admin, catalog, elements, home, orgs, session, tokens
+from gongshu.web.routes import admin, catalog, collect, elements, home, orgs, session, tokens
 
-routers: list[APIRouter] = [m.router for m in (session, home, catalog, orgs, elements, tokens, admin)]
+# collect before catalog: its /catalog/{front}/{back}/mount form must win over the catalogue's
+# /catalog/{front}/{back}/{action} lifecycle POST
+routers: list[APIRouter] = [
+    m.router for m in (session, home, collect, catalog, orgs, elements, tokens, admin)
+]
 
 __all__ = ["routers"]
