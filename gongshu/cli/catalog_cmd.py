@@ -10,7 +10,15 @@ import yaml
 
 from gongshu.catalogue import browse, entries
 from gongshu.catalogue.validation import validate_entry
-from gongshu.cli.output import DataDirOption, JsonOption, console, platform_for, print_json, print_table
+from gongshu.cli.output import (
+    DataDirOption,
+    JsonOption,
+    console,
+    platform_for,
+    print_json,
+    print_table,
+    read_yaml_documents,
+)
 from gongshu.errors import ValidationFailed
 from gongshu.orgs.roles import cli_principal
 
@@ -19,18 +27,7 @@ catalog_app = typer.Typer(help="资源目录 the resource catalogue", no_args_is
 
 def _read_documents(path: Path) -> list[dict[str, Any]]:
     """One or more entries from a YAML file (``---``-separated documents or a list)."""
-    if not path.is_file():
-        raise ValidationFailed({"file": [f"{path} is not a file"]})
-    try:
-        loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ValidationFailed({"file": [f"{path} is not UTF-8 YAML: {error}"]}) from None
-    documents: list[dict[str, Any]] = []
-    for item in loaded:
-        documents.extend(item if isinstance(item, list) else [item] if item else [])
-    if not documents or not all(isinstance(d, dict) for d in documents):
-        raise ValidationFailed({"file": [f"{path} holds no catalogue entry mapping"]})
-    return documents
+    return read_yaml_documents(path, "catalogue entry")
 
 
 @catalog_app.command("list")

@@ -7,9 +7,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-import yaml
 
-from gongshu.cli.output import DataDirOption, JsonOption, console, platform_for, print_json, print_table
+from gongshu.cli.output import (
+    DataDirOption,
+    JsonOption,
+    console,
+    platform_for,
+    print_json,
+    print_table,
+    read_yaml_documents,
+)
 from gongshu.collect import batches, mounts, quarantine
 from gongshu.collect.pipeline import BatchResult, run_mount
 from gongshu.errors import GongshuError, ValidationFailed
@@ -25,18 +32,7 @@ quarantine_app = typer.Typer(help="问题数据 quarantined rows, feedback files
 
 def read_mount_documents(path: Path) -> list[dict[str, Any]]:
     """One or more mount specs from a YAML (or JSON) file: a mapping, a list, or ``---`` documents."""
-    if not path.is_file():
-        raise ValidationFailed({"file": [f"{path} is not a file"]})
-    try:
-        loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ValidationFailed({"file": [f"{path} is not UTF-8 YAML: {error}"]}) from None
-    documents: list[dict[str, Any]] = []
-    for item in loaded:
-        documents.extend(item if isinstance(item, list) else [item] if item else [])
-    if not documents or not all(isinstance(d, dict) for d in documents):
-        raise ValidationFailed({"file": [f"{path} holds no mount spec mapping"]})
-    return documents
+    return read_yaml_documents(path, "mount spec")
 
 
 @mount_app.command("add")

@@ -56,3 +56,26 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
     console.print(table)
+
+
+def read_yaml_documents(path: Path, what: str) -> list[dict[str, Any]]:
+    """Mappings from a YAML (or JSON) file: one mapping, a list of them, or ``---``-separated documents.
+
+    ``what`` names the expected content in the error, e.g. "catalogue entry".
+    """
+    import yaml
+
+    from gongshu.errors import ValidationFailed
+
+    if not path.is_file():
+        raise ValidationFailed({"file": [f"{path} is not a file"]})
+    try:
+        loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ValidationFailed({"file": [f"{path} is not UTF-8 YAML: {error}"]}) from None
+    documents: list[dict[str, Any]] = []
+    for item in loaded:
+        documents.extend(item if isinstance(item, list) else [item] if item else [])
+    if not documents or not all(isinstance(d, dict) for d in documents):
+        raise ValidationFailed({"file": [f"{path} holds no {what} mapping"]})
+    return documents
