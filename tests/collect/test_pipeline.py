@@ -242,3 +242,15 @@ def test_a_second_run_of_the_same_mount_is_refused_while_one_runs(setup: Setup) 
         fcntl.flock(handle, fcntl.LOCK_EX)
         with pytest.raises(Conflict):
             run_mount(setup.platform, setup.steward, "people")
+
+
+def test_due_mounts_follow_the_entrys_update_cycle(setup: Setup) -> None:
+    write_csv(setup.data_dir / "drop" / "people.csv", [person(1)])
+    setup.mount("daily", {"kind": "file", "path": "drop"})  # schedule auto: the entry is 每日
+    setup.mount("by_hand", {"kind": "file", "path": "drop"}, schedule="manual")
+    with setup.platform.store.session() as session:
+        assert batches.due_mounts(session, setup.steward) == ["daily"]
+    outcomes = batches.run_due(setup.platform, setup.steward)
+    assert [name for name, _ in outcomes] == ["daily"] and outcomes[0][1].balanced
+    with setup.platform.store.session() as session:
+        assert batches.due_mounts(session, setup.steward) == []  # next run in a day
