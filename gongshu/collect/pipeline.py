@@ -310,9 +310,11 @@ class _Stage:
                 "file_row_number = true)"
             )
             offset += rows
-        if not parts:
+        if not parts:  # an empty drop: no rows, but every column the plan reads
+            sources = [b.source for b in self.plan.bindings if b.source and b.source not in self.columns]
             empty = ", ".join(
-                f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in [*self.columns, "_batch_id", "_source"]
+                f"CAST(NULL AS VARCHAR) AS {ident(c)}"
+                for c in [*self.columns, *sources, "_batch_id", "_source"]
             )
             parts = [f"SELECT {empty}, CAST(NULL AS BIGINT) AS _row WHERE false"]
         self.con.execute("CREATE OR REPLACE TEMP VIEW raw_in AS " + " UNION ALL ".join(parts))

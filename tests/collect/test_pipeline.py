@@ -254,3 +254,26 @@ def test_due_mounts_follow_the_entrys_update_cycle(setup: Setup) -> None:
     assert [name for name, _ in outcomes] == ["daily"] and outcomes[0][1].balanced
     with setup.platform.store.session() as session:
         assert batches.due_mounts(session, setup.steward) == []  # next run in a day
+
+
+def test_malformed_lines_are_quarantined_with_their_line_and_good_rows_kept(setup: Setup) -> None:
+    path = write_csv(setup.data_dir / "drop" / "people.csv", [person(i) for i in range(4)])
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("R9,too,few\r\nR10,a,b,c,d,e,f,g\r\n")  # a short row and a long one
+    setup.mount("people", {"kind": "file", "path": "drop"})
+    result = run_mount(setup.platform, setup.steward, "people")
+    assert result.balanced and result.rows_written == 4 and result.rows_quarantined == 2
+    assert result.rule_counts["ROW_MALFORMED:*"] == 2
+    with setup.platform.store.session() as session:
+        page = quarantine.problems(session, setup.steward, open_lake(setup.platform.settings), "people")
+    assert sorted(p.line for p in page.rows if p.line) == [6, 7]
+    assert any("too,few" in (p.raw_text or "") for p in page.rows)
+
+
+def test_an_empty_drop_is_a_balanced_empty_batch(setup: Setup) -> None:
+    (setup.data_dir / "drop").mkdir(parents=True)
+    (setup.data_dir / "drop" / "people.csv").write_bytes(b"")
+    setup.mount("people", {"kind": "file", "path": "drop"})
+    result = run_mount(setup.platform, setup.steward, "people")
+    assert (result.rows_read, result.rows_written, result.rows_quarantined) == (0, 0, 0)
+    assert result.balanced and result.notes

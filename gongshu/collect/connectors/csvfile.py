@@ -152,7 +152,9 @@ def _copy(
     try:
         row = ctx.con.execute(query, params).fetchone()
         found = ctx.con.execute(
-            f"SELECT line, error_type, csv_line, error_message FROM {_REJECTS} ORDER BY line"  # noqa: S608
+            # DuckDB may log several errors for one line (one per extra field): one reject per line
+            f"SELECT line, min(error_type), any_value(csv_line), min(error_message) FROM {_REJECTS} "  # noqa: S608
+            "GROUP BY line ORDER BY line"
         ).fetchall()
     except duckdb.Error as error:
         raise SourceFailed(
