@@ -37,7 +37,6 @@ class Change:
     detail: str = ""
     item: str | None = None  # the 信息项 it feeds, when mapped
     new_column: str | None = None  # renamed: the new source column
-    blocking: bool = True
 
     def describe(self) -> str:
         zh, en = LABELS[self.kind]

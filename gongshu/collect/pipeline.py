@@ -148,7 +148,7 @@ def _run(
 
     # 1. extract (or re-use the committed raw files of a resumed batch)
     raw_dir = lake.data_dir(refs[Zone.RAW], batch_id)
-    raw_committed = lake.exists(refs[Zone.RAW]) and lake.committed_batch(refs[Zone.RAW], batch_id) is not None
+    raw_committed = lake.committed_batch(refs[Zone.RAW], batch_id) is not None
     with clock("extract"):
         if raw_committed:
             extracted = _load_extracted(work / batch_id)
@@ -177,7 +177,7 @@ def _run(
     result.drift = [c.as_dict() for c in changes]
     effective = spec
     if changes:
-        if spec.drift is DriftPolicy.STOP and any(c.blocking for c in changes):
+        if spec.drift is DriftPolicy.STOP:
             raise SchemaDrift(
                 f"the source of {name} drifted: " + "; ".join(c.describe() for c in changes),
                 changes=result.drift,
@@ -388,7 +388,7 @@ def _previous_batch(session: Session, mount_id: int, seq: int) -> dict[str, Any]
     )
     if batch is None:
         return {}
-    info: dict[str, Any] = {"rule_counts": batch.rule_counts, "rows": batch.rows_read - 0}
+    info: dict[str, Any] = {"rule_counts": batch.rule_counts, "rows": batch.rows_read}
     for source in batch.sources or []:
         if "columns" in source:
             info["columns"] = source["columns"]

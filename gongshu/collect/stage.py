@@ -87,7 +87,6 @@ class Stage:
         self.columns = list(extracted.columns)
         # staged in the work directory; moved into the lake only when committed (see _commit)
         self.dirs = {zone: work / batch_id / zone for zone in ("quarantine", "standard", "resolved")}
-        self.counts: dict[str, int] = {}
         self.checksum: str | None = None
         self.standard_schema: pa.Schema | None = None
         self.quarantine_schema: pa.Schema | None = None
@@ -159,7 +158,6 @@ class Stage:
             SELECT _row FROM failed WHERE {block_expr} UNION SELECT _row FROM dup"""
         )
         self.failures = failures
-        self.blocking = blocking
         self.rules_applied = sorted(
             {c.rule_id for c, _e in failures} | ({PK_DUPLICATE} if self.key else set())
         )
@@ -199,12 +197,11 @@ class Stage:
             ) TO {lit(str(target))} (FORMAT parquet)"""
         )
         quarantined = pq.ParquetFile(target).metadata.num_rows
+        self.quarantine_schema = pq.read_schema(target)
         rejects = self.extracted.rejects
         if rejects:
-            self._write_rejects(out / "quarantine-rejects.parquet", rejects, pq.read_schema(target))
-        self.quarantine_schema = pq.read_schema(target)
+            self._write_rejects(out / "quarantine-rejects.parquet", rejects, self.quarantine_schema)
         result.rows_quarantined = quarantined + len(rejects)
-        self.counts["quarantine_rows"] = quarantined + len(rejects)
         # per-rule counts (blocking and warning), over all rows that failed anything
         sums = ", ".join(f"count_if({ident(f'_c{i}')})" for i in range(len(self.failures)))
         row = self.con.execute(f"SELECT {sums} FROM failed").fetchone() if sums else ()
@@ -224,17 +221,13 @@ class Stage:
             result.warnings = int(found[0]) if found else 0
 
     def _write_rejects(self, path: Path, rejects: list[Reject], schema: pa.Schema) -> None:
-        problem = json.dumps(
-            {"rule": ROW_MALFORMED, "column": "*", "reason": PIPELINE_RULES[ROW_MALFORMED][0]},
-            ensure_ascii=False,
-        )
+        problem = {"rule": ROW_MALFORMED, "column": "*", "reason": PIPELINE_RULES[ROW_MALFORMED][0]}
         columns: dict[str, list[Any]] = {name: [None] * len(rejects) for name in schema.names}
         columns["_batch_id"] = [self.batch_id] * len(rejects)
         columns["_source"] = [r.source for r in rejects]
         columns["_line"] = [r.line for r in rejects]
         columns["_problems"] = [
-            "[" + problem[:-1] + ", " + json.dumps({"detail": r.reason_zh}, ensure_ascii=False)[1:] + "]"
-            for r in rejects
+            json.dumps([problem | {"detail": r.reason_zh}], ensure_ascii=False) for r in rejects
         ]
         columns["_raw_text"] = [r.raw for r in rejects]
         pq.write_table(pa.table(columns, schema=schema), path)
@@ -277,9 +270,12 @@ class Stage:
             )
             if self.spec.deletes.mode is DeleteMode.SNAPSHOT:
                 anti = " AND ".join(f"a.{ident(k)} = c.{ident(k)}" for k in self.key)
+                types = dict(
+                    self.con.execute("SELECT column_name, column_type FROM (DESCRIBE std)").fetchall()
+                )
+                # a delete marker carries its key; every other column is an empty value of its type
                 nulls = ", ".join(
-                    f"c.{ident(n)}" if n in self.key else f"CAST(NULL AS {self._duck_type(n)}) AS {ident(n)}"
-                    for n in names
+                    f"c.{ident(n)}" if n in self.key else f"CAST(NULL AS {types[n]})" for n in names
                 )
                 statements.append(
                     f"SELECT {nulls}, {lit(self.batch_id)}, CAST({self.seq} AS BIGINT), "
@@ -292,22 +288,14 @@ class Stage:
         self.con.execute(f"COPY ({' UNION ALL '.join(statements)}) TO {lit(str(target))} (FORMAT parquet)")
         stats = self.con.execute(
             f"SELECT coalesce(count_if(_op = 'I'), 0), coalesce(count_if(_op = 'U'), 0), "
-            f"coalesce(count_if(_op = 'D'), 0), count(*), coalesce(bit_xor(_hash), 0) "
-            f"FROM read_parquet({lit(str(target))})"
+            f"coalesce(count_if(_op = 'D'), 0), coalesce(count_if(_row IS NOT NULL), 0), count(*), "
+            f"coalesce(bit_xor(_hash), 0) FROM read_parquet({lit(str(target))})"
         ).fetchone()
         assert stats is not None
-        result.rows_inserted, result.rows_updated, result.rows_deleted = (
-            int(stats[0]),
-            int(stats[1]),
-            int(stats[2]),
-        )
-        appended_from_accepted = self._count(
-            f"SELECT count(*) FROM read_parquet({lit(str(target))}) WHERE _row IS NOT NULL"
-        )
-        result.rows_unchanged = accepted - appended_from_accepted
-        self.counts["standard_rows"] = int(stats[3])
-        self.counts["accepted"] = accepted
-        self.checksum = hashlib.sha256(f"{stats[3]}:{stats[4]}".encode()).hexdigest()
+        inserted, updated, deleted, from_accepted, rows, digest = (int(v) for v in stats)
+        result.rows_inserted, result.rows_updated, result.rows_deleted = inserted, updated, deleted
+        result.rows_unchanged = accepted - from_accepted  # accepted rows not appended: no change
+        self.checksum = hashlib.sha256(f"{rows}:{digest}".encode()).hexdigest()
         self.standard_schema = pq.read_schema(target)
 
     def _prior_state(self) -> bool:
@@ -324,13 +312,6 @@ class Stage:
               AND _op <> 'D'"""
         )
         return self._count("SELECT count(*) FROM prior") > 0
-
-    def _duck_type(self, name: str) -> str:
-        found = self.con.execute(
-            "SELECT data_type FROM information_schema.columns WHERE table_name = 'std' AND column_name = ?",
-            [name],
-        ).fetchone()
-        return str(found[0]) if found else "VARCHAR"
 
     # -- resolutions ----------------------------------------------------------------------------
     def resolve(self, result: BatchResult) -> None:
