@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.catalogue import entries
 from gongshu.catalogue.models import CatalogEntry
-from gongshu.catalogue.specs import Status
+from gongshu.catalogue.specs import DEFAULT_CODE_PATTERN, Status
 from gongshu.city import CityResult, generate_city
 from gongshu.city.catalogue import catalogue_documents, mount_documents, organisation_documents
 from gongshu.collect import mounts
@@ -55,7 +55,7 @@ def build_demo(
     summary = DemoSummary(persons=persons)
     say("organisations and people 机构与用户")
     with platform.store.session() as session:
-        _seed_organisations(session)
+        seed_organisations(session)
         _seed_users(session)
     say(f"synthetic city 合成城市: {persons:,} persons")
     summary.city = generate_city(platform.settings.data_dir / "city", persons=persons, seed=seed)
@@ -69,7 +69,8 @@ def build_demo(
     return summary
 
 
-def _seed_organisations(session: Session) -> None:
+def seed_organisations(session: Session) -> None:
+    """The demo organisations that are missing (the data centre, departments, district bodies)."""
     existing = set(session.scalars(sa.select(Organisation.code)))
     documents = organisation_documents()
     # parents before children, so a district bureau can name its district office
@@ -141,13 +142,24 @@ def _seed_catalogue(session: Session, code_pattern: str) -> None:
     existing = set(session.scalars(sa.select(CatalogEntry.code)))
     operator = users.principal_of(users.get_user(session, "admin"))
     for document in catalogue_documents():
-        spec = entries.parse_spec(document)
-        if spec.code in existing:
-            continue
-        steward = _steward_of(session, spec.provider)
-        entry = entries.create_entry(session, steward, spec, code_pattern=code_pattern)
-        entries.transition(session, steward, entry.code, "submit")
-        entries.transition(session, operator, entry.code, "publish")
+        if document["code"] not in existing:
+            author = _steward_of(session, document["provider"])
+            publish_entry(session, document, author=author, publisher=operator, code_pattern=code_pattern)
+
+
+def publish_entry(
+    session: Session,
+    document: dict[str, Any],
+    *,
+    author: Principal = SYSTEM,
+    publisher: Principal = SYSTEM,
+    code_pattern: str = DEFAULT_CODE_PATTERN,
+) -> CatalogEntry:
+    """Create one catalogue entry from its document, submit it (``author``) and publish it (``publisher``)."""
+    spec = entries.parse_spec(document)
+    entry = entries.create_entry(session, author, spec, code_pattern=code_pattern)
+    entries.transition(session, author, entry.code, "submit")
+    return entries.transition(session, publisher, entry.code, "publish")
 
 
 def collect_demo(platform: Platform, *, progress: Progress | None = None) -> list[BatchResult]:

@@ -80,58 +80,36 @@ def _baseline(csv_path: Path, out: Path) -> dict[str, Any]:
     return {"seconds": seconds, "peak_rss_mb": _peak_mb()}
 
 
-def _gongshu(csv_path: Path, data_dir: Path) -> dict[str, Any]:
-    import sqlalchemy as sa
+def population_csv_mount(name: str, csv_path: Path) -> dict[str, Any]:
+    """The demo's 公安 population mount (``city/data/mounts.yaml``) re-pointed at a person CSV drop.
 
-    from gongshu.catalogue import entries
-    from gongshu.city.catalogue import catalogue_documents, organisation_documents
+    ``write_person_csv`` writes the population register with the same columns as 公安's source table,
+    so the shipped mapping, key and required flags apply unchanged.
+    """
+    from gongshu.city.catalogue import mount_documents
+
+    shipped = next(d for d in mount_documents() if d["entry"] == POPULATION_ENTRY)
+    source = {"kind": "file", "path": str(csv_path.parent), "pattern": csv_path.name, "format": "csv"}
+    return shipped | {"name": name, "source": source}
+
+
+def _gongshu(csv_path: Path, data_dir: Path) -> dict[str, Any]:
+    from gongshu.city.catalogue import catalogue_documents
     from gongshu.collect import mounts
     from gongshu.collect.pipeline import run_mount
     from gongshu.config import load_settings
-    from gongshu.orgs import organisations
-    from gongshu.orgs.models import Organisation
+    from gongshu.demo import publish_entry, seed_organisations
     from gongshu.orgs.roles import SYSTEM
-    from gongshu.orgs.schemas import OrganisationCreate
     from gongshu.platform import open_platform
 
     settings = load_settings(data_dir=data_dir, demo=True)
     platform = open_platform(settings, migrate=True)
     document = next(d for d in catalogue_documents() if d["code"] == POPULATION_ENTRY)
     with platform.store.session() as session:
-        for org in organisation_documents():
-            if org["code"] in ("DSJ", document["provider"]) and not session.scalar(
-                sa.select(Organisation.id).where(Organisation.code == org["code"])
-            ):
-                fields = {k: v for k, v in org.items() if k != "district" and v is not None}
-                organisations.create_organisation(session, SYSTEM, OrganisationCreate.model_validate(fields))
-        spec = entries.parse_spec(document)
-        entries.create_entry(session, SYSTEM, spec, code_pattern=settings.resource_code_pattern)
-        entries.transition(session, SYSTEM, spec.code, "submit")
-        entries.transition(session, SYSTEM, spec.code, "publish")
-        columns = {item["name"]: item["name"] for item in document["items"]}
-        mounts.create_mount(
-            session,
-            SYSTEM,
-            mounts.parse_mount_spec(
-                {
-                    "name": "bench_population",
-                    "entry": POPULATION_ENTRY,
-                    "source": {
-                        "kind": "file",
-                        "path": str(csv_path.parent),
-                        "pattern": csv_path.name,
-                        "format": "csv",
-                        "encoding": "utf-8",
-                    },
-                    "columns": columns
-                    | {
-                        "id_number": {"source": "id_number", "required": True},
-                        "name": {"source": "name", "required": True},
-                    },
-                    "key": ["record_id"],
-                }
-            ),
-        )
+        seed_organisations(session)
+        publish_entry(session, document, code_pattern=settings.resource_code_pattern)
+        spec = mounts.parse_mount_spec(population_csv_mount("bench_population", csv_path))
+        mounts.create_mount(session, SYSTEM, spec)
     started = time.perf_counter()
     result = run_mount(platform, SYSTEM, "bench_population", trigger="bench")
     seconds = time.perf_counter() - started

@@ -19,19 +19,17 @@ import duckdb
 import pytest
 
 from gongshu.city import write_person_csv
-from gongshu.collect import batches
+from gongshu.city.catalogue import catalogue_documents
+from gongshu.collect import batches, mounts
+from gongshu.collect.bench import POPULATION_ENTRY, population_csv_mount
 from gongshu.collect.pipeline import CRASH_POINTS, run_mount
+from gongshu.demo import publish_entry
 from gongshu.engine import connect
 from gongshu.lake import TableRef, Zone, open_lake
+from gongshu.orgs.roles import SYSTEM
 from tests.collect.pipeline_support import Setup
 
 ROWS = 60_000
-POPULATION = {
-    c: c
-    for c in ["record_id", "id_number", "name", "sex_code", "ethnic_code", "birth_date", "marital_code",
-              "education_code", "population_type", "district_code", "address", "phone", "status",
-              "cancel_date", "update_time"]
-}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +40,14 @@ def people_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make(data_dir: Path, csv_path: Path) -> Setup:
-    from gongshu.catalogue import entries
-    from gongshu.city.catalogue import catalogue_documents
-    from gongshu.collect import mounts
-    from gongshu.orgs.roles import SYSTEM
-
+    """A platform with 公安's population entry and the shipped population mount reading ``csv_path``."""
     setup = Setup(data_dir)
-    document = next(d for d in catalogue_documents() if d["code"] == "101001001/000001")
+    document = next(d for d in catalogue_documents() if d["code"] == POPULATION_ENTRY)
     with setup.platform.store.session() as session:
-        entries.create_entry(session, SYSTEM, entries.parse_spec(document))
-        entries.transition(session, SYSTEM, document["code"], "submit")
-        entries.transition(session, SYSTEM, document["code"], "publish")
-        spec = {
-            "name": "people",
-            "entry": document["code"],
-            "source": {"kind": "file", "path": str(csv_path.parent), "pattern": csv_path.name},
-            "columns": POPULATION | {"id_number": {"source": "id_number", "required": True}},
-            "key": ["record_id"],
-        }
-        mounts.create_mount(session, SYSTEM, mounts.parse_mount_spec(spec))
+        publish_entry(session, document)
+        mounts.create_mount(
+            session, SYSTEM, mounts.parse_mount_spec(population_csv_mount("people", csv_path))
+        )
     return setup
 
 
@@ -93,8 +80,6 @@ def zones(setup: Setup, batch_id: str | None = None) -> dict[str, tuple[int, int
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, people_csv: Path) -> dict[str, tuple[int, int]]:
     setup = make(tmp_path_factory.mktemp("reference"), people_csv)
-    from gongshu.orgs.roles import SYSTEM
-
     result = run_mount(setup.platform, SYSTEM, "people")
     assert result.balanced and result.rows_quarantined > 0
     return zones(setup, result.batch_id)
