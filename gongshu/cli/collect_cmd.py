@@ -57,9 +57,7 @@ def list_(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
     """Every mount with its last batch."""
     platform = platform_for(data_dir)
     with platform.store.session() as session:
-        found = mounts.list_mounts(session, cli_principal())
-        last = batches.last_batches(session, [m.id for m in found])
-        documents = [batches.mount_document(m, last.get(m.id)) for m in found]
+        documents = batches.mount_documents(session, cli_principal())
     if as_json:
         print_json(documents)
         return
@@ -86,9 +84,7 @@ def show(name: str, data_dir: DataDirOption = None) -> None:
     """A mount's spec and state as JSON."""
     platform = platform_for(data_dir)
     with platform.store.session() as session:
-        mount = mounts.get_mount(session, cli_principal(), name)
-        last = batches.last_batches(session, [mount.id]).get(mount.id)
-        print_json(batches.mount_document(mount, last))
+        print_json(batches.mount_status(session, mounts.get_mount(session, cli_principal(), name)))
 
 
 @mount_app.command("pause")
@@ -132,7 +128,7 @@ def run(
             if error.hint:
                 console.print(f"[yellow]hint:[/] {error.hint}")
     if as_json:
-        print_json([r.__dict__ | {"balanced": r.balanced} for r in results])
+        print_json([r.document() for r in results])
     else:
         _print_results(results)
     if failed:

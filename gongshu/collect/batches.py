@@ -106,12 +106,24 @@ def mount_document(mount: Mount, last: Batch | None = None) -> dict[str, Any]:
         "key": spec.key,
         "cursor": mount.cursor_value,
         "next_due_at": mount.next_due_at.isoformat() if mount.next_due_at else None,
-        "spec": _masked(mount.spec),
+        "spec": masked_spec(mount.spec),
         "last_batch": batch_document(last) if last else None,
     }
 
 
-def _masked(spec: dict[str, Any]) -> dict[str, Any]:
+def mount_documents(session: Session, actor: Principal) -> list[dict[str, Any]]:
+    """The mounts ``actor`` may see, each with its latest batch."""
+    found = list_mounts(session, actor)
+    last = last_batches(session, [m.id for m in found])
+    return [mount_document(m, last.get(m.id)) for m in found]
+
+
+def mount_status(session: Session, mount: Mount) -> dict[str, Any]:
+    """One mount's document with its latest batch."""
+    return mount_document(mount, last_batches(session, [mount.id]).get(mount.id))
+
+
+def masked_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec as shown to people: a password written into a source URL is masked."""
     source = dict(spec.get("source") or {})
     if isinstance(source.get("url"), str):

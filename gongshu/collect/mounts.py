@@ -18,6 +18,7 @@ from gongshu.catalogue import entries
 from gongshu.catalogue.models import CatalogEntry
 from gongshu.catalogue.specs import Status
 from gongshu.cleanse import ColumnBinding
+from gongshu.collect.connectors.specs import untagged
 from gongshu.collect.models import Mount
 from gongshu.collect.specs import MountSpec, schedule_interval
 from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -31,18 +32,7 @@ def parse_mount_spec(document: Mapping[str, Any]) -> MountSpec:
     try:
         return MountSpec.model_validate(dict(document))
     except ValidationError as error:
-        # pydantic names the union member ("source.file.format"); people wrote "source.format"
-        issues = [
-            {
-                **issue,
-                "loc": tuple(
-                    p
-                    for i, p in enumerate(issue["loc"])
-                    if not (i == 1 and issue["loc"][0] == "source" and p in ("sql", "file", "http"))
-                ),
-            }
-            for issue in error.errors()
-        ]
+        issues = untagged(error.errors(), at=("source",))
         raise ValidationFailed.from_issues(issues) from None
 
 

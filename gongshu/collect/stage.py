@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,10 @@ class BatchResult:
     @property
     def balanced(self) -> bool:
         return self.rows_read == self.rows_written + self.rows_quarantined
+
+    def document(self) -> dict[str, Any]:
+        """The run as JSON (CLI ``--json``, the API, the pages' twins), with ``balanced``."""
+        return asdict(self) | {"balanced": self.balanced}
 
 
 class Stage:

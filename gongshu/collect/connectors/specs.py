@@ -14,6 +14,7 @@ from the environment at run time (:mod:`gongshu.collect.connectors.envvars`), ne
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -220,10 +221,23 @@ def parse_source(data: Any) -> SqlSource | FileSource | HttpSource:
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as error:
-        # pydantic puts the union's tag first ("sql", "url"); the problems are keyed "url"
-        kind = data.get("kind") if isinstance(data, dict) else None
-        issues = [
-            {**issue, "loc": tuple(issue["loc"])[1:]} if tuple(issue["loc"])[:1] == (kind,) else issue
-            for issue in error.errors()
-        ]
-        raise ValidationFailed.from_issues(issues) from None
+        raise ValidationFailed.from_issues(untagged(error.errors(), at=())) from None
+
+
+SOURCE_KINDS = ("sql", "file", "http")
+
+
+def untagged(issues: Iterable[Mapping[str, Any]], *, at: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Pydantic's issues with the source union's tag dropped from their location.
+
+    pydantic names the union member a problem belongs to (``("sql", "url")``, or under a mount
+    ``("source", "file", "format")``); people wrote ``url`` and ``source.format``. ``at`` is where
+    the source sits in the document.
+    """
+    result = []
+    for issue in issues:
+        loc = tuple(issue["loc"])
+        if loc[: len(at)] == at and len(loc) > len(at) and loc[len(at)] in SOURCE_KINDS:
+            loc = loc[: len(at)] + loc[len(at) + 1 :]
+        result.append({**issue, "loc": loc})
+    return result

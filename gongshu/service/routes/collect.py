@@ -19,10 +19,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gongshu.collect import batches, mounts, quarantine
-from gongshu.collect.connectors.envvars import mask_url
-from gongshu.collect.models import Mount
-from gongshu.collect.pipeline import BatchResult, run_mount
-from gongshu.errors import NotFound, PermissionDenied
+from gongshu.collect.pipeline import run_mount
+from gongshu.errors import NotFound
 from gongshu.lake import Lake, SnapshotInfo, TableRef, Zone, open_lake
 from gongshu.orgs.roles import Principal, Role
 from gongshu.service.deps import ApiPrincipal, PlatformDep, SessionDep
@@ -59,38 +57,9 @@ StatusQuery = Annotated[quarantine.Status, Query(description="open, resolved or 
 # --- documents shared with the pages ------------------------------------------------------------
 
 
-def mount_documents(session: Session, actor: Principal) -> list[dict[str, Any]]:
-    """The mounts ``actor`` may see, each with its latest batch."""
-    found = mounts.list_mounts(session, actor)
-    last = batches.last_batches(session, [m.id for m in found])
-    return [batches.mount_document(m, last.get(m.id)) for m in found]
-
-
-def managed_mount(session: Session, actor: Principal, name: str) -> Mount:
-    """The mount ``name`` if ``actor`` may change it (its department's stewards, operators).
-
-    Others who may see it (its organisation's other users, security officers) are refused 403.
-    """
-    mount = mounts.get_mount(session, actor, name)
-    if not mounts.may_manage(actor, mount.organisation_id):
-        raise PermissionDenied(
-            f"managing {name} is granted to its department's stewards and operators",
-            hint="sign in as the provider department's data steward (数据管理员)",
-        )
-    return mount
-
-
-def result_document(result: BatchResult) -> dict[str, Any]:
-    """A finished run's counts, as the CLI's ``--json`` prints them."""
-    return asdict(result) | {"balanced": result.balanced}
-
-
 def spec_yaml(spec: dict[str, Any]) -> str:
     """A stored mount spec as the YAML a steward would write: unset fields left out, columns in short form."""
-    compact = _without_unset(spec)
-    source = compact.get("source", {})
-    if source.get("kind") == "sql" and "${" not in source.get("url", "${"):
-        source["url"] = mask_url(source["url"])  # a literal password is never shown (write ${ENV} instead)
+    compact = _without_unset(batches.masked_spec(spec))  # a literal password is never shown
     compact["columns"] = {
         item: column.get("source") if set(column) <= {"source"} else column
         for item, column in compact.get("columns", {}).items()
@@ -177,7 +146,7 @@ def in_scope(ref: TableRef, scope: set[str] | None) -> bool:
 @router.get("/mounts")
 def list_all(session: SessionDep, actor: ApiPrincipal) -> list[dict[str, Any]]:
     """The mounts the caller may see (operators: all; others: their organisation's), with the last batch."""
-    return mount_documents(session, actor)
+    return batches.mount_documents(session, actor)
 
 
 @router.post("/mounts", status_code=201)
@@ -194,7 +163,7 @@ def create(
 @router.get("/mounts/{name}")
 def show(name: str, session: SessionDep, actor: ApiPrincipal) -> dict[str, Any]:
     mount = mounts.get_mount(session, actor, name)
-    return batches.mount_document(mount, batches.last_batches(session, [mount.id]).get(mount.id))
+    return batches.mount_status(session, mount)
 
 
 @router.put("/mounts/{name}")
@@ -203,19 +172,17 @@ def replace(
 ) -> dict[str, Any]:
     """Replace a mount's spec (a new version); its name and entry cannot change."""
     mount = mounts.update_mount(session, actor, name, mounts.parse_mount_spec(document))
-    return batches.mount_document(mount, batches.last_batches(session, [mount.id]).get(mount.id))
+    return batches.mount_status(session, mount)
 
 
 @router.post("/mounts/{name}/pause")
 def pause(name: str, session: SessionDep, actor: ApiPrincipal) -> dict[str, Any]:
     """Stop scheduled collection (a manual run still works)."""
-    managed_mount(session, actor, name)
     return batches.mount_document(mounts.set_active(session, actor, name, False))
 
 
 @router.post("/mounts/{name}/resume")
 def resume(name: str, session: SessionDep, actor: ApiPrincipal) -> dict[str, Any]:
-    managed_mount(session, actor, name)
     return batches.mount_document(mounts.set_active(session, actor, name, True))
 
 
@@ -226,7 +193,7 @@ async def run(
     """Run (or resume) one batch now and answer its counts when it is committed (may take minutes)."""
     session.commit()  # the batch writes in its own transactions: hold nothing of this request meanwhile
     result = await run_in_threadpool(run_mount, platform, actor, name, trigger="api", lake=lake)
-    return result_document(result)
+    return result.document()
 
 
 # --- batches ------------------------------------------------------------------------------------

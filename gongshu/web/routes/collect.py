@@ -29,11 +29,8 @@ from gongshu.service.routes.collect import (
     Format,
     LakeDep,
     StatusQuery,
-    managed_mount,
-    mount_documents,
     problem_page_document,
     problems_download,
-    result_document,
     spec_yaml,
 )
 from gongshu.web.auth import GovUser
@@ -89,7 +86,7 @@ templates.filters["iso_shanghai"] = iso_shanghai
 @page(router, "/mounts", "collect/mounts.html")
 def mount_list(session: SessionDep, actor: GovUser) -> dict[str, Any]:
     """The mounts the viewer may see (operators: all; others: their organisation's), with the last batch."""
-    return {"mounts": mount_documents(session, actor)}
+    return {"mounts": batches.mount_documents(session, actor)}
 
 
 @page(router, "/mounts/{name}", "collect/mount.html")
@@ -117,19 +114,17 @@ def mount_run(name: str, platform: PlatformDep, session: SessionDep, actor: GovU
     """Run (or resume) one batch now; the page then shows the batch."""
     session.commit()  # the batch writes in its own transactions: hold nothing of this request meanwhile
     result = run_mount(platform, actor, name, trigger="web", lake=lake)
-    return Done(f"/batches/{result.batch_id}", result_document(result))
+    return Done(f"/batches/{result.batch_id}", result.document())
 
 
 @page(router, "/mounts/{name}/pause", "collect/mount.html", methods=["POST"])
 def mount_pause(name: str, session: SessionDep, actor: GovUser) -> Result:
     """Stop scheduled collection (a manual run still works)."""
-    managed_mount(session, actor, name)
     return Done(f"/mounts/{name}", batches.mount_document(mounts.set_active(session, actor, name, False)))
 
 
 @page(router, "/mounts/{name}/resume", "collect/mount.html", methods=["POST"])
 def mount_resume(name: str, session: SessionDep, actor: GovUser) -> Result:
-    managed_mount(session, actor, name)
     return Done(f"/mounts/{name}", batches.mount_document(mounts.set_active(session, actor, name, True)))
 
 
@@ -186,7 +181,7 @@ def problem_data(
     page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
 ) -> dict[str, Any]:
     """The department's problem rows by mount, status and rule, with totals, downloads and history."""
-    visible = [{"name": m["name"], "title": m["entry_name"]} for m in mount_documents(session, actor)]
+    visible = [{"name": m["name"], "title": m["entry_name"]} for m in batches.mount_documents(session, actor)]
     chosen = blank_to_none(mount) or (visible[0]["name"] if visible else None)
     context: dict[str, Any] = {
         "mounts": visible,
