@@ -11,6 +11,7 @@ import typer
 from gongshu.cli.output import (
     DataDirOption,
     JsonOption,
+    city_time,
     console,
     platform_for,
     print_json,
@@ -22,7 +23,6 @@ from gongshu.collect.pipeline import BatchResult, run_mount
 from gongshu.errors import GongshuError, ValidationFailed
 from gongshu.lake import open_lake
 from gongshu.orgs.roles import cli_principal
-from gongshu.store.base import CITY_TIMEZONE
 
 mount_app = typer.Typer(help="挂载 mount department sources onto catalogue entries", no_args_is_help=True)
 collect_app = typer.Typer(help="归集 run collection batches", no_args_is_help=True)
@@ -180,7 +180,7 @@ def batch_list(
         ["批次", "状态", "开始", "读入", "写入", "隔离", "平衡", "新增", "更新", "删除", "快照"],
         [
             (
-                d["id"], d["state"], _local(d["started_at"]), d["counts"]["read"], d["counts"]["written"],
+                d["id"], d["state"], city_time(d["started_at"]), d["counts"]["read"], d["counts"]["written"],
                 d["counts"]["quarantined"], _balance(d["balanced"]), d["counts"]["inserted"],
                 d["counts"]["updated"], d["counts"]["deleted"], (d["snapshots"] or {}).get("standard", ""),
             )
@@ -287,12 +287,6 @@ def _quiet(_message: str) -> None:
 
 def _balance(value: bool | None) -> str:
     return "—" if value is None else ("✔" if value else "✘")
-
-
-def _local(iso: str | None) -> str:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).astimezone(CITY_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S") if iso else ""
 
 
 def _print_results(results: list[BatchResult]) -> None:

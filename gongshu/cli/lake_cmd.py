@@ -12,7 +12,15 @@ import duckdb
 import typer
 from rich.table import Table
 
-from gongshu.cli.output import DataDirOption, JsonOption, console, print_json, print_table, settings_for
+from gongshu.cli.output import (
+    DataDirOption,
+    JsonOption,
+    city_time,
+    console,
+    print_json,
+    print_table,
+    settings_for,
+)
 from gongshu.errors import ValidationFailed
 from gongshu.lake import Lake, SnapshotInfo, TableRef, Zone, open_lake
 from gongshu.store.base import CITY_TIMEZONE
@@ -32,10 +40,6 @@ def _open(data_dir: Path | None) -> Iterator[Lake]:
         yield lake
     finally:
         lake.close()
-
-
-def _city_time(value: datetime) -> str:
-    return value.astimezone(CITY_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _in_city_time(value: Any) -> Any:
@@ -111,7 +115,7 @@ def tables(
                 ref.zone.label,
                 count,
                 last.total_records if last else 0,
-                _city_time(last.committed_at) if last else "",
+                city_time(last.committed_at) if last else "",
             )
             for ref, count, last in rows
         ],
@@ -134,7 +138,7 @@ def history(table: TableArgument, data_dir: DataDirOption = None, as_json: JsonO
         [
             (
                 info.snapshot_id,
-                _city_time(info.committed_at),
+                city_time(info.committed_at),
                 info.batch_id,
                 info.added_records,
                 info.total_records,
@@ -190,7 +194,7 @@ def read(
         return
     rows = [[record[column] for column in columns] for record in records]
     total = info.total_records if info else 0
-    at = f"snapshot {info.snapshot_id} ({_city_time(info.committed_at)})" if info else "no snapshot yet"
+    at = f"snapshot {info.snapshot_id} ({city_time(info.committed_at)})" if info else "no snapshot yet"
     print_table(f"{ref} @ {at}: {len(rows)} of {total} rows", columns, rows)
 
 

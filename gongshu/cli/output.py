@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from gongshu.config import Settings, load_settings
 from gongshu.errors import GongshuError
 from gongshu.platform import Platform, open_platform
+from gongshu.store.base import CITY_TIMEZONE
 
 console = Console()
 err_console = Console(stderr=True)
@@ -79,3 +81,11 @@ def read_yaml_documents(path: Path, what: str) -> list[dict[str, Any]]:
     if not documents or not all(isinstance(d, dict) for d in documents):
         raise ValidationFailed({"file": [f"{path} holds no {what} mapping"]})
     return documents
+
+
+def city_time(value: datetime | str | None) -> str:
+    """A time (or an ISO string, as documents carry them) in the city's zone, to the second."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(CITY_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")

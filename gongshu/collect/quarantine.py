@@ -109,6 +109,7 @@ def problems(
         page.rows = list(
             _rows(
                 con,
+                page.columns,
                 f"{where} ORDER BY _batch_id, coalesce(_row, _line) LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
@@ -151,7 +152,7 @@ def export(
         if con is not None:
             columns = [c for c in _columns(con) if c not in META]
             where, params = _filters(status, batch_id, None)
-            for p in _rows(con, f"{where} ORDER BY _batch_id, coalesce(_row, _line)", params):
+            for p in _rows(con, columns, f"{where} ORDER BY _batch_id, coalesce(_row, _line)", params):
                 rows.append(
                     [p.batch_id, p.source, p.row, p.line, p.record_key, p.status, p.reasons()]
                     + [p.values.get(c) for c in columns]
@@ -243,8 +244,9 @@ def _columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in con.execute("SELECT column_name FROM (DESCRIBE q)").fetchall()]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, tail: str, params: list[Any]) -> Iterator[Problem]:
-    columns = [c for c in _columns(con) if c not in META]
+def _rows(
+    con: duckdb.DuckDBPyConnection, columns: list[str], tail: str, params: list[Any]
+) -> Iterator[Problem]:
     values = ", ".join(ident(c) for c in columns)
     cursor = con.execute(
         f"SELECT {', '.join(META)}, resolved_by, resolved_at{', ' + values if values else ''} "
