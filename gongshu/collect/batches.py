@@ -84,7 +84,8 @@ def batch_document(batch: Batch) -> dict[str, Any]:
         "rule_counts": batch.rule_counts,
         "drift": batch.drift,
         "notes": batch.notes,
-        "sources": [s["name"] for s in batch.sources or [] if "name" in s],
+        "sources": batch.sources,
+        "source_schema": batch.source_schema,
         "error": batch.error,
     }
 

@@ -73,7 +73,8 @@ class Batch(Base):
     rule_counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     drift: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     notes: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
-    sources: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    sources: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)  # files / tables / pages read
+    source_schema: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # {columns, types}
     error: Mapped[str | None] = mapped_column(sa.Text)
 
     mount: Mapped[Mount] = relationship(lazy="joined")

@@ -330,9 +330,8 @@ def _finish(platform: Platform, batch_id: str, result: BatchResult, extracted: E
             "cursor_to", "snapshots", "timings", "rule_counts", "drift", "notes",
         ):  # fmt: skip
             setattr(batch, name, getattr(result, name))
-        batch.sources = [{"name": s} for s in extracted.sources] + [
-            {"columns": extracted.columns, "types": extracted.source_types}
-        ]
+        batch.sources = list(extracted.sources)
+        batch.source_schema = {"columns": extracted.columns, "types": extracted.source_types}
         batch.state = "committed"
         batch.finished_at = utcnow()
         mount = batch.mount
@@ -388,12 +387,12 @@ def _previous_batch(session: Session, mount_id: int, seq: int) -> dict[str, Any]
     )
     if batch is None:
         return {}
-    info: dict[str, Any] = {"rule_counts": batch.rule_counts, "rows": batch.rows_read}
-    for source in batch.sources or []:
-        if "columns" in source:
-            info["columns"] = source["columns"]
-            info["types"] = source.get("types", {})
-    return info
+    return {
+        "rule_counts": batch.rule_counts,
+        "rows": batch.rows_read,
+        "columns": batch.source_schema.get("columns"),
+        "types": batch.source_schema.get("types", {}),
+    }
 
 
 # -- persistence of the extraction (so a resumed batch re-uses exactly the committed raw input) -----

@@ -73,6 +73,7 @@ def upgrade() -> None:
     sa.Column('drift', sa.JSON(), nullable=False),
     sa.Column('notes', sa.JSON(), nullable=False),
     sa.Column('sources', sa.JSON(), nullable=False),
+    sa.Column('source_schema', sa.JSON(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['mount_id'], ['collect_mounts.id'], name=op.f('fk_collect_batches_mount_id_collect_mounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_collect_batches')),
