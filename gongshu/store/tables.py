@@ -8,6 +8,7 @@ from __future__ import annotations
 import gongshu.catalogue.models
 import gongshu.collect.models
 import gongshu.orgs.models
+import gongshu.quality.models
 import gongshu.security.models  # noqa: F401
 from gongshu.store.base import Base
 
