@@ -183,9 +183,16 @@ def collect_demo(platform: Platform, *, progress: Progress | None = None) -> lis
         say(
             f"  {name}: read {result.rows_read:,} = written {result.rows_written:,}"
             f" + quarantined {result.rows_quarantined:,}"
+            + (f" · 稽核得分 score {result.quality_score:.2f}" if result.quality_score is not None else "")
+            + (f" · audit failed: {result.audit_error}" if result.audit_error else "")
         )
         results.append(result)
     return results
+
+
+def _mean_score(batches: list[BatchResult]) -> str:
+    scores = [b.quality_score for b in batches if b.quality_score is not None]
+    return f"{sum(scores) / len(scores):.2f}" if scores else "—"
 
 
 def _steward_of(session: Session, provider: str) -> Principal:
@@ -227,5 +234,6 @@ def summary_rows(summary: DemoSummary) -> list[tuple[str, Any]]:
         ("读入 read", f"{sum(b.rows_read for b in summary.batches):,}"),
         ("写入标准库 written", f"{sum(b.rows_written for b in summary.batches):,}"),
         ("问题数据 quarantined", f"{sum(b.rows_quarantined for b in summary.batches):,}"),
+        ("稽核得分 mean quality score", _mean_score(summary.batches)),
         ("耗时 seconds", f"{summary.seconds:.1f}"),
     ]

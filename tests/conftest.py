@@ -9,8 +9,14 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from gongshu.config import Settings
+from gongshu.demo import build_demo
+from gongshu.platform import open_platform
+from tests.demo_city import PERSONS, Demo
 
 PG_ADMIN_URL = os.environ.get("GONGSHU_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("GONGSHU_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -113,3 +119,13 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     import gongshu.orgs.passwords as passwords
 
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo city at 3,000 persons: built, collected and audited once per session."""
+    data_dir: Path = tmp_path_factory.mktemp("demo")
+    platform = open_platform(Settings(data_dir=data_dir, demo=True), migrate=True)
+    summary = build_demo(platform, persons=PERSONS)
+    yield Demo(platform, summary)
+    platform.close()

@@ -127,6 +127,37 @@ class CleansePlan:
                 carried += [q.col(n) for n, _ in extra]
         return select
 
+    def prepared(self, source: str | exp.Expression, *, keep: Sequence[str] = ()) -> exp.Select:
+        """The columns of :meth:`standardise` for input that is *already standardised*.
+
+        The standard zone (标准库) holds typed outputs named after the bindings; re-auditing it
+        needs no text cleaning or parsing. Outputs are read as they are (cast to the binding's
+        type), each ``"<name>__in"`` helper is the output itself (so REQUIRED still sees NULLs and
+        the parse checks cannot fail), then the rules' helpers and derived columns are added as in
+        :meth:`standardise`, so every expression of :meth:`failures` applies unchanged.
+        """
+        self._check_keep(keep)
+        kept = [q.col(k) for k in keep]
+        outputs = [
+            exp.alias_(q.cast(q.col(c.binding.name), c.sql_type), c.binding.name, quoted=True)
+            for c in self._columns
+        ]
+        select = exp.select(*kept, *outputs).from_(_relation(source))
+        carried = [*kept, *[q.col(c.binding.name) for c in self._columns]]
+        cleaned = [
+            exp.alias_(q.col(c.binding.name), c.binding.name + HELPER, quoted=True) for c in self._columns
+        ]
+        depth = 0
+        select = exp.select(*carried, *cleaned).from_(_sub(select, depth))
+        carried += [q.col(c.binding.name + HELPER) for c in self._columns]
+        for extra in (self._helpers(), self._derived()):
+            if extra:
+                depth += 1
+                added = [exp.alias_(e, n, quoted=True) for n, e in extra]
+                select = exp.select(*carried, *added).from_(_sub(select, depth))
+                carried += [q.col(n) for n, _ in extra]
+        return select
+
     def failures(self) -> list[tuple[Check, exp.Expression]]:
         """Every check with its boolean expression over the columns of :meth:`standardise`."""
         return [(check, expression.copy()) for check, expression in self._failures]

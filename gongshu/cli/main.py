@@ -19,6 +19,8 @@ from gongshu.cli.collect_cmd import batch_app, bench_ingest, collect_app, mount_
 from gongshu.cli.lake_cmd import lake_app
 from gongshu.cli.orgs_cmd import element_app, org_app, token_app, user_app
 from gongshu.cli.output import DataDirOption, console, platform_for, print_error, print_table, settings_for
+from gongshu.cli.quality_cmd import quality_app, report_app
+from gongshu.cli.ticket_cmd import ticket_app
 from gongshu.errors import GongshuError
 from gongshu.platform import Platform, open_platform
 
@@ -47,6 +49,9 @@ app.add_typer(collect_app, name="collect")
 app.add_typer(batch_app, name="batch")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(lake_app, name="lake")
+app.add_typer(quality_app, name="quality")
+app.add_typer(report_app, name="report")
+app.add_typer(ticket_app, name="ticket")
 app.add_typer(bench_app, name="bench")
 bench_app.command("city")(bench_city)
 bench_app.command("ingest")(bench_ingest)
@@ -98,6 +103,7 @@ def demo(
     print_table("gongshu demo city 演示城市", ["", ""], summary_rows(summary))
     url = f"http://{host}:{port}/"
     console.print(f"pages: [bold]{url}[/]   API: {url}api/v1/openapi.json")
+    console.print(f"数据驾驶舱 cockpit: [bold]{url}cockpit[/]   质量月报 report: [bold]{url}reports[/]")
     console.print(f"sign in as [bold]admin[/] (operator) or any *_steward, password [bold]{DEMO_PASSWORD}[/]")
     if serve_after:
         _serve(platform, host, port)

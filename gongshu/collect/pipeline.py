@@ -119,7 +119,33 @@ def run_mount(
             if not error.transient:
                 _fail(platform, batch_id, error)
             raise
-        return result
+    _audit(platform, actor, batch_id, result, say, lake, memory_limit)
+    return result
+
+
+def _audit(
+    platform: Platform,
+    actor: Principal,
+    batch_id: str,
+    result: BatchResult,
+    say: Progress,
+    lake: Lake,
+    memory_limit: str,
+) -> None:
+    """Audit the committed batch (稽核): its quality run, scores and the re-check of open tickets.
+
+    The batch is committed whatever happens here; an audit that fails is recorded on the result
+    and can be run again with ``gongshu quality run``.
+    """
+    from gongshu.quality.audit import audit_batch  # quality builds on collect, not the reverse
+
+    say("audit 稽核")
+    try:
+        summary = audit_batch(platform, actor, batch_id, lake=lake, memory_limit=memory_limit)
+    except GongshuError as error:
+        result.audit_error = f"{error.code}: {error.message}"
+        return
+    result.quality_score = summary.score
 
 
 def _run(

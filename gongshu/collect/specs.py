@@ -68,6 +68,35 @@ class DeletePolicy(BaseModel):
         return self
 
 
+class ReferenceSpec(BaseModel):
+    """A cross-department reference the audit checks: ``column`` must exist in ``mount``.``target``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(description="信息项 of this mount holding the reference")
+    mount: str = Field(description="the mount whose standard table is the register, e.g. ga_population")
+    target: str = Field(description="信息项 of that mount the value must match")
+    label: str | None = Field(default=None, description="the register's name, e.g. 公安实有人口库")
+    pattern: str | None = Field(
+        default=None,
+        description="only values matching this regular expression are looked up (the register's scope)",
+    )
+
+
+class AuditSpec(BaseModel):
+    """What the quality audit (稽核) needs to know beyond the catalogue: references, CRS, event time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    references: list[ReferenceSpec] = Field(default_factory=list)
+    crs: str | None = Field(
+        default=None, description="coordinate reference system of the coordinates, e.g. EPSG:4490 (CGCS2000)"
+    )
+    event_time: str | None = Field(
+        default=None, description="信息项 with each record's business time, for collection latency (归集时效)"
+    )
+
+
 class MountSpec(BaseModel):
     """A declarative mount (挂载): source + column mapping + key + cursor + schedule + drift policy."""
 
@@ -86,6 +115,7 @@ class MountSpec(BaseModel):
     schedule: str = Field(
         default="auto", description="auto (from 更新周期) / manual / an interval: 30m, 6h, 1d"
     )
+    audit: AuditSpec = Field(default_factory=AuditSpec)
 
     @field_validator("name")
     @classmethod

@@ -59,6 +59,8 @@ class BatchResult:
     fingerprint: str | None = None
     checksum: str | None = None
     cursor_to: str | None = None
+    quality_score: float | None = None  # the audit run's score (稽核得分), when the audit ran
+    audit_error: str | None = None  # why the audit did not run (the batch itself is committed)
 
     @property
     def balanced(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from gongshu.quality import tickets
 from gongshu.service.deps import SessionDep
 from gongshu.web.auth import GovUser
 from gongshu.web.queries import organisation_view, organisations_by_kind
@@ -22,5 +23,8 @@ def organisation_list(session: SessionDep, actor: GovUser) -> dict[str, Any]:
 
 @page(router, "/orgs/{code}", "org.html")
 def organisation(code: str, session: SessionDep, actor: GovUser) -> dict[str, Any]:
-    """An organisation's fields, its catalogue entries (counts by status) and, for operators, users."""
-    return organisation_view(session, actor, code)
+    """An organisation's fields, its catalogue entries (counts by status), for operators its users, and
+    its unresolved problem tickets (问题工单) for those who may see them."""
+    return organisation_view(session, actor, code) | {
+        "tickets": tickets.organisation_summary(session, actor, code)
+    }
