@@ -84,3 +84,23 @@ def test_months_are_validated() -> None:
             figures.parse_month(bad)
     assert figures.shift_month("2026-01", -1) == "2025-12"
     assert figures.parse_month("2026-10") == "2026-10"
+
+
+def test_the_real_report_renders_as_html_and_xlsx(demo: Demo) -> None:
+    import io
+
+    import openpyxl
+
+    from gongshu.quality import render
+
+    with demo.platform.store.session() as session:
+        report = figures.monthly_report(session, figures.current_month(), actor=SYSTEM)
+    html = render.render_print_html(report, "zh-CN")
+    assert f"{report['city']['records_month']:,}" in html
+    assert report["departments"][0]["name"] in html
+    book = openpyxl.load_workbook(io.BytesIO(render.report_xlsx(report, "zh-CN")))
+    assert len(book.sheetnames) >= 5
+    cells = {
+        str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None
+    }
+    assert str(report["city"]["records_month"]) in cells or f"{report['city']['records_month']:,}" in cells
