@@ -31,7 +31,7 @@ import xlsxwriter
 
 from gongshu.errors import GongshuError, NotFound
 from gongshu.quality.figures import current_month as city_month
-from gongshu.quality.figures import shift_month
+from gongshu.quality.figures import shift_month as shift_month
 from gongshu.quality.pdf import PdfFailed, PdfUnavailable, find_chromium, report_pdf
 from gongshu.quality.svg import NONE, svg_bar_chart, svg_line_chart, text_width
 from gongshu.store.base import CITY_TIMEZONE

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongshu.service.routes import audit, catalog, collect, elements, health, orgs, tokens, users
+from gongshu.service.routes import (
+    audit,
+    catalog,
+    collect,
+    elements,
+    health,
+    orgs,
+    reports,
+    tickets,
+    tokens,
+    users,
+)
 
 api_router = APIRouter()
-for module in (health, catalog, collect, elements, orgs, users, tokens, audit):
+for module in (health, catalog, collect, elements, orgs, users, tokens, audit, reports, tickets):
     api_router.include_router(module.router)
 
 __all__ = ["api_router"]

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongshu.web.routes import admin, catalog, collect, elements, home, orgs, session, tokens
+from gongshu.web.routes import (
+    admin,
+    catalog,
+    cockpit,
+    collect,
+    elements,
+    home,
+    orgs,
+    reports,
+    session,
+    tickets,
+    tokens,
+)
 
 # collect before catalog: its /catalog/{front}/{back}/mount form must win over the catalogue's
 # /catalog/{front}/{back}/{action} lifecycle POST
 routers: list[APIRouter] = [
-    m.router for m in (session, home, collect, catalog, orgs, elements, tokens, admin)
+    m.router
+    for m in (session, home, cockpit, collect, catalog, orgs, elements, reports, tickets, tokens, admin)
 ]
 
 __all__ = ["routers"]

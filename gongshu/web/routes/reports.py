@@ -19,7 +19,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from gongshu.quality import render
+from gongshu.quality import figures, render
 from gongshu.service.deps import SessionDep
 from gongshu.service.routes.reports import monthly_report, report_file
 from gongshu.web import i18n
@@ -78,7 +78,7 @@ def report_xlsx_file(month: str, request: Request, session: SessionDep, actor: S
 @page(router, "/reports", "quality/reports.html")
 def report_list(actor: SignedIn) -> dict[str, Any]:
     """The months with a report: this month (still in progress) and the eleven before it."""
-    months = render.recent_months(render.city_month(), MONTHS_LISTED)
+    months = render.recent_months(figures.current_month(), MONTHS_LISTED)
     return {"months": [{"month": m, "in_progress": i == 0} for i, m in enumerate(months)]}
 
 
@@ -86,11 +86,11 @@ def report_list(actor: SignedIn) -> dict[str, Any]:
 def report_page(month: str, session: SessionDep, actor: SignedIn) -> dict[str, Any]:
     """One month's report: headline figures, narrative, charts, departments, districts, problems."""
     report = monthly_report(session, month, actor)
-    current = render.city_month()
+    current = figures.current_month()
     return {
         "report": report,
-        "previous_month": render.shift_month(month, -1),
-        "next_month": render.shift_month(month, 1) if month < current else None,
+        "previous_month": figures.shift_month(month, -1),
+        "next_month": figures.shift_month(month, 1) if month < current else None,
         "in_progress": month == current,
     }
 
