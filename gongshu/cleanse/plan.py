@@ -118,14 +118,7 @@ class CleansePlan:
         cleaned = [q.col(c.binding.name + HELPER) for c in self._columns]
         select = exp.select(*kept, *outputs, *cleaned).from_(_sub(select, depth))
         carried = [*kept, *[q.col(c.binding.name) for c in self._columns], *cleaned]
-        # helpers (from outputs), then derived columns (from outputs and helpers), one level each
-        for extra in (self._helpers(), self._derived()):
-            if extra:
-                depth += 1
-                added = [exp.alias_(e, n, quoted=True) for n, e in extra]
-                select = exp.select(*carried, *added).from_(_sub(select, depth))
-                carried += [q.col(n) for n, _ in extra]
-        return select
+        return self._with_helpers(select, carried, depth)
 
     def prepared(self, source: str | exp.Expression, *, keep: Sequence[str] = ()) -> exp.Select:
         """The columns of :meth:`standardise` for input that is *already standardised*.
@@ -150,13 +143,7 @@ class CleansePlan:
         depth = 0
         select = exp.select(*carried, *cleaned).from_(_sub(select, depth))
         carried += [q.col(c.binding.name + HELPER) for c in self._columns]
-        for extra in (self._helpers(), self._derived()):
-            if extra:
-                depth += 1
-                added = [exp.alias_(e, n, quoted=True) for n, e in extra]
-                select = exp.select(*carried, *added).from_(_sub(select, depth))
-                carried += [q.col(n) for n, _ in extra]
-        return select
+        return self._with_helpers(select, carried, depth)
 
     def failures(self) -> list[tuple[Check, exp.Expression]]:
         """Every check with its boolean expression over the columns of :meth:`standardise`."""
@@ -175,6 +162,16 @@ class CleansePlan:
         return expression.sql(dialect=dialect)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _with_helpers(self, select: exp.Select, carried: Sequence[exp.Expr], depth: int) -> exp.Select:
+        """Helpers (from outputs), then derived columns (from outputs and helpers), one level each."""
+        for extra in (self._helpers(), self._derived()):
+            if extra:
+                depth += 1
+                added = [exp.alias_(e, n, quoted=True) for n, e in extra]
+                select = exp.select(*carried, *added).from_(_sub(select, depth))
+                carried = [*carried, *[q.col(n) for n, _ in extra]]
+        return select
 
     def _helpers(self) -> list[tuple[str, q.Expr]]:
         return [h for c in self._columns for h in c.helpers] + [h for t in self._tables for h in t.helpers]

@@ -23,6 +23,7 @@ from gongshu.cli.quality_cmd import quality_app, report_app
 from gongshu.cli.ticket_cmd import ticket_app
 from gongshu.errors import GongshuError
 from gongshu.platform import Platform, open_platform
+from gongshu.quality.bench import bench_audit
 
 app = typer.Typer(
     name="gongshu",
@@ -55,6 +56,7 @@ app.add_typer(ticket_app, name="ticket")
 app.add_typer(bench_app, name="bench")
 bench_app.command("city")(bench_city)
 bench_app.command("ingest")(bench_ingest)
+bench_app.command("audit")(bench_audit)
 
 HostOption = Annotated[str, typer.Option(help="address to listen on")]
 PortOption = Annotated[int, typer.Option(help="port to listen on")]

@@ -152,17 +152,16 @@ class AuditPlan:
             this=self.source_select(relation, keep=keep),
             alias=exp.TableAlias(this=exp.to_identifier("__std", quoted=True)),
         )
-        select = exp.select(*[_qcol(k, "__std") for k in keep])
         carried = list(dict.fromkeys([*self.table.key, *self.code_columns, *carry]))
-        select = select.select(*[_qcol(c, "__std") for c in carried])
         district = _qcol(self.district, "__std") if self.district else exp.Null()
-        select = select.select(exp.alias_(exp.cast(district, "VARCHAR"), "__district", quoted=True))
+        columns: list[Any] = [_qcol(k, "__std") for k in keep]
+        columns += [_qcol(c, "__std") for c in carried]
+        columns.append(exp.alias_(exp.cast(district, "VARCHAR"), "__district", quoted=True))
         for i, flag in enumerate(self.flags):
-            select = select.select(
-                exp.alias_(_never_null(flag.present), f"p{i}", quoted=True),
-                exp.alias_(_never_null(flag.failed), f"f{i}", quoted=True),
-            )
-        select = select.from_(std)
+            columns.append(exp.alias_(_never_null(flag.present), f"p{i}", quoted=True))
+            columns.append(exp.alias_(_never_null(flag.failed), f"f{i}", quoted=True))
+        # one select: every .select() call copies the tree, with its ~7,000-code IN lists
+        select = exp.select(*columns, copy=False).from_(std, copy=False)
         for i, ref in enumerate(self.table.references):
             sub = parse_one(
                 f"SELECT DISTINCT CAST({ident(ref.target)} AS VARCHAR) AS __v FROM {ident(ref.relation)}",
@@ -367,7 +366,7 @@ def _own_flags(
                 male, female = _lit(str(p["male"])), _lit(str(p["female"]))
                 present = _sql(f"regexp_full_match({i}, '{ID_PATTERN}') AND {s} IN ({male}, {female})")
                 failed = _sql(
-                    f"coalesce({_text(present)} AND ((CAST(substr({i}, 17, 1) AS INTEGER) % 2 = 1) "
+                    f"coalesce({_text(present)} AND ((TRY_CAST(substr({i}, 17, 1) AS INTEGER) % 2 = 1) "
                     f"<> ({s} = {male})), false)"
                 )
                 flags.append(_Flag(text, sex_binding.name, table.label(sex_binding.name), failed, present))
@@ -458,7 +457,7 @@ def _district_column(bindings: Sequence[ColumnBinding], cleanse: CleansePlan) ->
 
 
 def _has_codes(cleanse: CleansePlan, name: str) -> bool:
-    return any(c.rule_id == "CODE_UNKNOWN" and c.column == name for c, _ in cleanse.failures())
+    return any(c.rule_id == "CODE_UNKNOWN" and c.column == name for c in cleanse.checks)
 
 
 def _outcome(
