@@ -23,7 +23,7 @@ $(BIN)/gongshu: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 ## demo: the demo city end to end, then the pages on http://127.0.0.1:8000/
-demo: setup
+demo: setup browser-deps
 	$(BIN)/gongshu demo
 
 ## browser-deps: Debian's chromium and a Chinese font for the browser tests (needs root or sudo)
@@ -57,6 +57,7 @@ typecheck: setup
 ## bench: the benchmarks recorded in docs/benchmarks.md
 bench: setup
 	$(BIN)/gongshu bench city --persons 100000
+	$(BIN)/gongshu bench audit --rows 1000000
 
 ## docs: regenerate the CLI reference and the OpenAPI document under docs/
 docs: setup
