@@ -19,9 +19,10 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from typing import Any, ClassVar
 import yaml
 
 from gongshu.errors import ConfigError, ValidationFailed
+from gongshu.store.base import CITY_TIMEZONE
 
 DATA_FILE = "data/holidays.yaml"
 _DAY = timedelta(days=1)
@@ -221,3 +223,39 @@ def read_document() -> dict[Any, Any]:
 def load_calendar() -> WorkCalendar:
     """The working-day calendar of the packaged data, loaded once."""
     return WorkCalendar.from_document(read_document())
+
+
+# -- city months (统计月份): the reports, the cockpit and the ticket counts ---------------------------
+
+MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def parse_month(value: str) -> str:
+    """``YYYY-MM`` of a real month (2000–2100), or a ValidationFailed naming the field ``month``."""
+    if not MONTH.fullmatch(value):
+        raise ValidationFailed(
+            {"month": [f"月份应为 YYYY-MM，例如 2026-10 (month must be YYYY-MM, not {value!r})"]},
+            hint="choose a month such as 2026-10",
+        )
+    if not 2000 <= int(value[:4]) <= 2100:
+        raise ValidationFailed({"month": ["the year must lie between 2000 and 2100"]})
+    return value
+
+
+def current_month(now: datetime | None = None) -> str:
+    """The city month (Asia/Shanghai) of ``now`` (default: this instant) as ``YYYY-MM``."""
+    return (now or datetime.now(UTC)).astimezone(CITY_TIMEZONE).strftime("%Y-%m")
+
+
+def shift_month(month: str, delta: int) -> str:
+    """``shift_month("2026-01", -1)`` → ``"2025-12"``."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """[start, end) of a city month, as UTC instants."""
+    start = datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=CITY_TIMEZONE)
+    following = shift_month(month, 1)
+    end = datetime(int(following[:4]), int(following[5:7]), 1, tzinfo=CITY_TIMEZONE)
+    return start.astimezone(UTC), end.astimezone(UTC)

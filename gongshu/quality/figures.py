@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,46 +32,27 @@ from sqlalchemy.orm import Session
 
 from gongshu.catalogue.models import CatalogEntry
 from gongshu.collect.models import Batch, Mount
-from gongshu.errors import ValidationFailed
 from gongshu.orgs.models import Division, Organisation
 from gongshu.orgs.roles import Principal
 from gongshu.quality import tickets
-from gongshu.quality.audit import CITY_TZ
+from gongshu.quality.calendar import current_month, month_bounds, parse_month, shift_month
 from gongshu.quality.models import AuditResult, AuditRun
 from gongshu.quality.rules import load_rulebook
 from gongshu.quality.scores import mean_score, ranks
+from gongshu.store.base import CITY_TIMEZONE, city_today
+
+__all__ = [
+    "cockpit",
+    "current_month",
+    "month_bounds",
+    "monthly_report",
+    "narrative",
+    "parse_month",
+    "shift_month",
+]
 
 SPATIAL_RULES = ("COORD_DISTRICT", "COORD_RANGE")
 LISTED = ("published", "mounted")
-
-
-def parse_month(value: str) -> str:
-    """``YYYY-MM`` of a real month, or a ValidationFailed naming the field ``month``."""
-    try:
-        moment = datetime.strptime(value, "%Y-%m")
-    except ValueError:
-        raise ValidationFailed({"month": ["use YYYY-MM, e.g. 2026-10"]}) from None
-    if not 2000 <= moment.year <= 2100:
-        raise ValidationFailed({"month": ["the year must lie between 2000 and 2100"]})
-    return f"{moment:%Y-%m}"
-
-
-def current_month(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).astimezone(CITY_TZ).strftime("%Y-%m")
-
-
-def shift_month(month: str, delta: int) -> str:
-    year, mon = (int(p) for p in month.split("-"))
-    index = year * 12 + (mon - 1) + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """[start, end) of a city month, in UTC."""
-    year, mon = (int(p) for p in month.split("-"))
-    start = datetime(year, mon, 1, tzinfo=CITY_TZ)
-    nyear, nmon = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    return start.astimezone(UTC), datetime(nyear, nmon, 1, tzinfo=CITY_TZ).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -80,28 +61,23 @@ class _Table:
 
     mount_id: int
     organisation_id: int
-    division_code: str
-    entry_code: str
-    entry_name: str
     run: AuditRun | None
     records: int
-    records_previous: int
     records_total: int
-    batches: int
 
 
 def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[str, Any]:
     """The month's report figures (any signed-in user may read them: they hold no personal data)."""
     month = parse_month(month)
-    today = datetime.now(UTC).astimezone(CITY_TZ).date()
+    ticket_totals = tickets.open_by_organisation(session, today=city_today())
     start, end = month_bounds(month)
     previous = shift_month(month, -1)
     p_start, _ = month_bounds(previous)
     orgs = {o.id: o for o in session.scalars(sa.select(Organisation))}
     divisions = {d.code: d for d in session.scalars(sa.select(Division).order_by(Division.code))}
     entries = _entries(session, end)
-    tables = _tables(session, start, end, p_start)
-    previous_tables = _tables(session, p_start, start, None)
+    tables = _tables(session, start, end)
+    previous_tables = _tables(session, p_start, start)
     results = _results(session, [t.run for t in tables if t.run is not None])
     book = load_rulebook()
 
@@ -113,8 +89,8 @@ def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[st
         latency = _mean([r.latency_days for r in runs])
         latency_before = _mean([t.run.latency_days for t in before if t.run is not None])
         records = sum(t.records for t in scope)
-        records_before = sum(t.records_previous for t in scope)
-        tk = _ticket_counts(session, org_ids, today)
+        records_before = sum(t.records for t in before)
+        counts_by_org = [ticket_totals.get(o, (0, 0)) for o in org_ids]
         return {
             "entries": len(listed),
             "mounted": len(mounted),
@@ -137,8 +113,8 @@ def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[st
             "score_previous": _org_score(before),
             "checked": counts[0],
             "anomalies": counts[1],
-            "open_tickets": tk[0],
-            "overdue_tickets": tk[1],
+            "open_tickets": sum(n for n, _late in counts_by_org),
+            "overdue_tickets": sum(late for _n, late in counts_by_org),
         }
 
     def of(org_ids: set[int], source: Sequence[_Table]) -> list[_Table]:
@@ -187,7 +163,7 @@ def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[st
     report: dict[str, Any] = {
         "month": month,
         "previous_month": previous,
-        "generated_at": datetime.now(UTC).astimezone(CITY_TZ).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).astimezone(CITY_TIMEZONE).isoformat(timespec="seconds"),
         "city": city,
         "districts_total": districts_total,
         "departments": departments,
@@ -217,26 +193,19 @@ def _entries(session: Session, end: datetime) -> list[CatalogEntry]:
     )
 
 
-def _tables(session: Session, start: datetime, end: datetime, p_start: datetime | None) -> list[_Table]:
-    """Every mount with its latest audit run in [start, end) and its row counts."""
+def _tables(session: Session, start: datetime, end: datetime) -> list[_Table]:
+    """Every mount with its latest audit run in [start, end), its rows then and up to ``end``."""
     batches = session.execute(
         sa.select(Batch.mount_id, Batch.finished_at, Batch.rows_read).where(
             Batch.state == "committed", Batch.finished_at < end
         )
     ).all()
     month_rows: dict[int, int] = defaultdict(int)
-    previous_rows: dict[int, int] = defaultdict(int)
     total_rows: dict[int, int] = defaultdict(int)
-    batch_count: dict[int, int] = defaultdict(int)
     for mount_id, finished, rows in batches:
         total_rows[mount_id] += rows
-        if finished is None:
-            continue
-        if finished >= start:
+        if finished is not None and finished >= start:
             month_rows[mount_id] += rows
-            batch_count[mount_id] += 1
-        elif p_start is not None and finished >= p_start:
-            previous_rows[mount_id] += rows
     latest: dict[int, AuditRun] = {}
     runs = session.scalars(
         sa.select(AuditRun)
@@ -251,14 +220,9 @@ def _tables(session: Session, start: datetime, end: datetime, p_start: datetime 
             _Table(
                 mount.id,
                 mount.organisation_id,
-                mount.entry.division_code,
-                mount.entry.code,
-                mount.entry.name,
                 latest.get(mount.id),
                 month_rows[mount.id],
-                previous_rows[mount.id],
                 total_rows[mount.id],
-                batch_count[mount.id],
             )
         )
     return tables
@@ -293,15 +257,6 @@ def _org_score(tables: Sequence[_Table]) -> float | None:
 def _mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return round(sum(present) / len(present), 2) if present else None
-
-
-def _ticket_counts(session: Session, org_ids: set[int], today: date) -> tuple[int, int]:
-    open_, overdue = 0, 0
-    for org_id in org_ids:
-        counts = tickets.ticket_counts(session, organisation_id=org_id, today=today)
-        open_ += int(counts["open"])
-        overdue += int(counts["overdue"])
-    return open_, overdue
 
 
 def _located(tables: Sequence[_Table]) -> dict[str, tuple[int, int, float | None]]:
@@ -412,7 +367,7 @@ def _trend(session: Session, month: str) -> list[dict[str, Any]]:
     ):
         if finished is None:
             continue
-        key = finished.astimezone(CITY_TZ).strftime("%Y-%m")
+        key = finished.astimezone(CITY_TIMEZONE).strftime("%Y-%m")
         records[key] += rows
         batches[key] += 1
     latest: dict[tuple[str, int], AuditRun] = {}

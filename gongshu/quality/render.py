@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -30,14 +29,12 @@ from typing import Any, Literal
 import xlsxwriter
 
 from gongshu.errors import GongshuError, NotFound
-from gongshu.quality.figures import current_month as city_month
-from gongshu.quality.figures import shift_month as shift_month
+from gongshu.quality.calendar import current_month, parse_month, shift_month
 from gongshu.quality.pdf import PdfFailed, PdfUnavailable, find_chromium, report_pdf
 from gongshu.quality.svg import NONE, svg_bar_chart, svg_line_chart, text_width
 from gongshu.store.base import CITY_TIMEZONE
 
 __all__ = [
-    "InvalidMonth",
     "PdfFailed",
     "PdfUnavailable",
     "charts",
@@ -248,17 +245,6 @@ def short_name(name: str) -> str:
 # --- months -------------------------------------------------------------------------------------
 
 
-MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
-
-
-class InvalidMonth(GongshuError):
-    """A report month that is not ``YYYY-MM`` or not a real calendar month."""
-
-    code = "invalid_month"
-    http_status = 400
-    exit_code = 2
-
-
 def city_time(value: str | None) -> str:
     """An ISO time (``generated_at``) as ``YYYY-MM-DD HH:MM`` in city time; ``—`` if absent."""
     if not value:
@@ -276,16 +262,11 @@ def check_month(month: str, *, current: str | None = None) -> str:
     """``month`` if it is a real ``YYYY-MM`` month not after ``current`` (default: this city month).
 
     Raises:
-        InvalidMonth: not ``YYYY-MM``, or the month is not 01–12.
+        ValidationFailed: not a ``YYYY-MM`` month (``calendar.parse_month``).
         NotFound: a month that has not begun (its report cannot exist yet).
     """
-    hint = "give the month as YYYY-MM, e.g. 2026-10"
-    if not MONTH.fullmatch(month):
-        raise InvalidMonth(f"{month!r} is not a month: expected YYYY-MM", hint=hint, value=month)
-    if not 1 <= int(month[5:]) <= 12 or int(month[:4]) < 1900:
-        raise InvalidMonth(f"{month} is not a calendar month", hint=hint, value=month)
-    latest = current or city_month()
-    if month > latest:
+    latest = current or current_month()
+    if parse_month(month) > latest:
         raise NotFound(f"no report for {month}: the month has not begun", hint=f"the latest is {latest}")
     return month
 
@@ -328,13 +309,22 @@ def fmt(value: Any, kind: Kind = "count", lang: Lang = "zh-CN") -> str:
     return _signed(f"{abs(number):.2f}", number)  # average_change
 
 
-def quantity(value: float | None, lang: Lang = "zh-CN") -> str:
-    """A large count in the units a reader says: ``26.88 亿`` / ``2.69 billion``, ``3,811.09 万``."""
+def quantity(value: float | None, lang: str = "zh-CN", *, compact: bool = False, in_full: float = 1e4) -> str:
+    """A large count in the units a reader says: ``26.88 亿`` / ``2.69 billion``, ``3,811.09 万``.
+
+    ``compact`` is the cockpit's tile style (``27.40亿``, ``2.74 bn``); counts below ``in_full`` are
+    written out in full (``17,396``).
+    """
     if value is None:
         return NONE
-    steps = ((1e8, "亿"), (1e4, "万")) if lang != "en" else ((1e9, " billion"), (1e6, " million"))
+    if lang == "en":
+        steps = ((1e9, " bn" if compact else " billion"), (1e6, " M" if compact else " million"))
+    else:
+        steps = ((1e8, "亿"), (1e4, "万"))
     for size, unit in steps:
-        if abs(value) >= size:
+        if abs(value) >= max(size, in_full):
+            if compact:
+                return f"{value / size:.2f}{unit}"
             number = f"{value / size:,.2f}".removesuffix(".00")
             return f"{number}{unit}" if lang == "en" else f"{number} {unit}"
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"

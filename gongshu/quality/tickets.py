@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -26,10 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gongshu.collect.models import Mount
+from gongshu.collect.mounts import may_manage
 from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongshu.orgs.models import Organisation, User
 from gongshu.orgs.roles import Principal, Role
-from gongshu.quality.calendar import load_calendar
+from gongshu.quality.calendar import load_calendar, month_bounds
 from gongshu.quality.models import AuditResult, AuditRun, Ticket, TicketEvent
 from gongshu.security import audit
 from gongshu.store.base import CITY_TIMEZONE, city_today, utcnow
@@ -64,7 +65,7 @@ ALL_STATUSES = frozenset(TicketStatus)
 
 def may_see(actor: Principal, ticket: Ticket) -> bool:
     """Operators and security officers see every ticket; a department's users see its tickets."""
-    return actor.has(Role.OPERATOR, Role.SECURITY) or _member(actor, ticket.organisation_id)
+    return may_see_organisation(actor, ticket.organisation_id)
 
 
 def may_see_organisation(actor: Principal, organisation_id: int) -> bool:
@@ -81,8 +82,8 @@ def _operator(actor: Principal, ticket: Ticket) -> bool:
 
 
 def _manager(actor: Principal, ticket: Ticket) -> bool:
-    """Operators and the owning department's stewards (数据管理员)."""
-    return actor.has(Role.OPERATOR) or (actor.has(Role.STEWARD) and _member(actor, ticket.organisation_id))
+    """Operators and the owning department's stewards (数据管理员), as for its mounts."""
+    return may_manage(actor, ticket.organisation_id)
 
 
 def _worker(actor: Principal, ticket: Ticket) -> bool:
@@ -673,7 +674,7 @@ def ticket_counts(
     ):
         by_status[status] = int(count)
     late = session.scalar(sa.select(sa.func.count()).where(scope, _overdue_clause(today))) or 0
-    start, end = _month_bounds(today)
+    start, end = month_bounds(f"{today:%Y-%m}")
     opened = session.scalar(
         sa.select(sa.func.count()).where(scope, Ticket.opened_at >= start, Ticket.opened_at < end)
     )
@@ -694,11 +695,13 @@ def ticket_counts(
     }
 
 
-def _month_bounds(today: date) -> tuple[datetime, datetime]:
-    """The city month of ``today`` as [start, end) instants."""
-    first = datetime(today.year, today.month, 1, tzinfo=CITY_TIMEZONE)
-    following = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=CITY_TIMEZONE)
-    return first, following
+def open_by_organisation(session: Session, *, today: date | None = None) -> dict[int, tuple[int, int]]:
+    """Per organisation id: (tickets not closed, of which overdue) — one query for every department."""
+    today = today or city_today()
+    not_closed = sa.func.count().filter(Ticket.status != TicketStatus.CLOSED.value)
+    late = sa.func.count().filter(_overdue_clause(today))
+    query = sa.select(Ticket.organisation_id, not_closed, late).group_by(Ticket.organisation_id)
+    return {int(org): (int(n or 0), int(k or 0)) for org, n, k in session.execute(query)}
 
 
 def visible_counts(session: Session, actor: Principal, *, today: date | None = None) -> dict[str, Any]:

@@ -22,12 +22,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from gongshu.errors import NotFound
+from gongshu.errors import NotFound, ValidationFailed
 from gongshu.quality import render
 from gongshu.quality.render import (
     FIGURES,
     SUMMARY_ROWS,
-    InvalidMonth,
     PdfFailed,
     PdfUnavailable,
     check_month,
@@ -86,7 +85,7 @@ def test_large_counts_read_in_yi_and_wan_or_billions() -> None:
 def test_months_are_checked_and_shifted() -> None:
     assert check_month("2026-10", current="2026-11") == "2026-10"
     for bad in ("2026-13", "2026-00", "26-10", "2026/10", "abc", "2026-1", "２０２６-10"):
-        with pytest.raises(InvalidMonth):
+        with pytest.raises(ValidationFailed):
             check_month(bad, current="2026-11")
     with pytest.raises(NotFound):
         check_month("2026-12", current="2026-11")

@@ -28,7 +28,9 @@ from gongshu.orgs.tokens import issue_token
 from gongshu.orgs.users import principal_of
 from gongshu.platform import Platform
 from gongshu.quality import figures as figures_module
-from gongshu.quality.render import city_month, find_chromium, shift_month
+from gongshu.quality.calendar import current_month as city_month
+from gongshu.quality.calendar import shift_month
+from gongshu.quality.render import find_chromium
 from gongshu.web import i18n
 from tests.quality.report_fixture import report as fixture_report
 
@@ -137,14 +139,15 @@ def test_any_signed_in_user_may_read_reports_and_visitors_sign_in(
 
 
 @pytest.mark.parametrize(
-    ("month", "status"), [("2026-13", 400), ("2026-1", 400), ("october", 400), ("0000-00", 400)]
+    ("month", "status"), [("2026-13", 422), ("2026-1", 422), ("october", 422), ("0000-00", 422)]
 )
 def test_a_month_that_is_not_a_month_is_refused(
     operator: TestClient, figures: list[tuple[str, str]], month: str, status: int
 ) -> None:
     page = operator.get(f"/reports/{month}")
     assert page.status_code == status and "YYYY-MM" in page.text
-    assert operator.get(f"/reports/{month}.json").json()["error"]["code"] == "invalid_month"
+    error = operator.get(f"/reports/{month}.json").json()["error"]
+    assert error["code"] == "validation" and "month" in error["problems"]
     assert operator.get(f"/reports/{month}.xlsx").status_code == status
     assert figures == []
 
@@ -224,7 +227,7 @@ def test_the_api_answers_the_report_and_its_workbook(
     assert workbook.status_code == 200 and workbook.headers["content-type"] == XLSX_TYPE
     assert openpyxl.load_workbook(io.BytesIO(workbook.content)).sheetnames[1] == "City departments"
     refused = client.get("/api/v1/reports/2026-13", headers=headers)
-    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_month"
+    assert refused.status_code == 422 and "month" in refused.json()["error"]["problems"]
     assert client.get(f"/api/v1/reports/{MONTH}/xlsx?lang=fr", headers=headers).status_code == 422
     assert "/api/v1/reports/{month}/pdf" in client.get("/api/v1/openapi.json").json()["paths"]
 

@@ -13,33 +13,23 @@ millions and billions in English (``2.69 bn``); ``None`` (nothing measured) show
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from gongshu.errors import ValidationFailed
-from gongshu.quality import figures
+from gongshu.quality import calendar, figures, render
 from gongshu.service.deps import SessionDep
 from gongshu.web.auth import SignedIn
 from gongshu.web.forms import blank_to_none
-from gongshu.web.i18n import DEFAULT_LANGUAGE
 from gongshu.web.render import templates
 from gongshu.web.twins import page
 
 router = APIRouter()
 
-#: ``YYYY-MM`` with a real month.
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MonthQuery = Annotated[str | None, Query(description="the month shown, YYYY-MM (default: this month)")]
 DASH = "—"
-#: Large counts: Chinese groups by 万 (10⁴) and 亿 (10⁸), English by million and billion.
-UNITS = {
-    "zh-CN": ((100_000_000, "亿"), (10_000, "万")),
-    "en": ((1_000_000_000, " bn"), (1_000_000, " M")),
-}
 #: Below this a count is written out in full (17,396 个目录, not 1.74万).
 IN_FULL = 100_000
 
@@ -53,12 +43,7 @@ def cockpit(session: SessionDep, actor: SignedIn, month: MonthQuery = None) -> d
 def parse_month(value: str | None) -> str | None:
     """The month asked for, or ``None`` for the current one (the form's month field left blank)."""
     month = blank_to_none(value)
-    if month is not None and not MONTH.fullmatch(month):
-        raise ValidationFailed(
-            {"month": [f"月份应为 YYYY-MM，例如 2026-10 (month must be YYYY-MM, not {month!r})"]},
-            hint="choose a month such as 2026-10",
-        )
-    return month
+    return None if month is None else calendar.parse_month(month)
 
 
 # --- numbers as the pages show them --------------------------------------------------------------
@@ -66,12 +51,7 @@ def parse_month(value: str | None) -> str | None:
 
 def format_count(lang: str, value: float | None) -> str:
     """A count, large ones in the language's units: ``format_count("zh-CN", 268_800_000) == "2.69亿"``."""
-    if value is None:
-        return DASH
-    for size, unit in UNITS.get(lang, UNITS[DEFAULT_LANGUAGE]):
-        if abs(value) >= max(size, IN_FULL):
-            return f"{value / size:.2f}{unit}"
-    return f"{value:,.0f}" if isinstance(value, float) else f"{value:,}"
+    return render.quantity(value, lang, compact=True, in_full=IN_FULL)
 
 
 def format_percent(value: float | None, *, signed: bool = False, places: int = 2) -> str:
@@ -95,11 +75,6 @@ def direction(value: float | None) -> str:
     return "up" if value > 0 else "down" if value < 0 else "flat"
 
 
-def change_of(now: float | None, before: float | None) -> float | None:
-    """The difference of two scores, or ``None`` when either was not measured."""
-    return None if now is None or before is None else now - before
-
-
 def short_name(name: str) -> str:
     """A department's name without the city: ``上海市公安局`` → ``公安局``."""
     return name.removeprefix("上海市") or name
@@ -117,4 +92,4 @@ templates.filters.update(
     cockpit_direction=direction,
     cockpit_short=short_name,
 )
-templates.globals["cockpit_change"] = change_of
+templates.globals["cockpit_change"] = render.difference
