@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,24 +101,20 @@ class Stage:
     # -- inputs ---------------------------------------------------------------------------------
     def prepare(self) -> None:
         """``raw_in``: the batch's raw rows with ``_row`` (their position across the batch's files)."""
-        files = [f for f in self.extracted.files if Path(f).exists()]
-        parts, offset = [], 0
-        for path in files:
-            rows = pq.ParquetFile(path).metadata.num_rows
-            parts.append(
-                f"SELECT *, file_row_number + {offset} AS _row FROM read_parquet({lit(str(path))}, "
-                "file_row_number = true)"
-            )
-            offset += rows
-        if not parts:  # an empty drop: no rows, but every column the plan reads
+        files = [Path(f) for f in self.extracted.files if Path(f).exists()]
+        if files:
+            self.raw_rows = raw_view(self.con, files)
+        else:  # an empty drop: no rows, but every column the plan reads
             sources = [b.source for b in self.plan.bindings if b.source and b.source not in self.columns]
             empty = ", ".join(
                 f"CAST(NULL AS VARCHAR) AS {ident(c)}"
                 for c in [*self.columns, *sources, "_batch_id", "_source"]
             )
-            parts = [f"SELECT {empty}, CAST(NULL AS BIGINT) AS _row WHERE false"]
-        self.con.execute("CREATE OR REPLACE TEMP VIEW raw_in AS " + " UNION ALL ".join(parts))
-        self.raw_rows = offset
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW raw_in AS "
+                f"SELECT {empty}, CAST(NULL AS BIGINT) AS _row WHERE false"
+            )
+            self.raw_rows = 0
         self._evaluate()
 
     def _evaluate(self) -> None:
@@ -310,12 +307,9 @@ class Stage:
         self.lake.view(self.con, ref, "standard_all")
         if not self.key:
             return False
-        keys = idents(self.key)
         self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE prior AS
-            SELECT * FROM standard_all WHERE _batch_id <> {lit(self.batch_id)}
-            QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC NULLS LAST) = 1
-              AND _op <> 'D'"""
+            "CREATE OR REPLACE TEMP TABLE prior AS "
+            + current_state_sql("standard_all", self.key, exclude_batch=self.batch_id)
         )
         return self._count("SELECT count(*) FROM prior") > 0
 
@@ -380,6 +374,38 @@ class Stage:
     def _count(self, sql: str) -> int:
         row = self.con.execute(sql).fetchone()
         return int(row[0]) if row else 0
+
+
+def raw_view(con: duckdb.DuckDBPyConnection, files: Sequence[Path], name: str = "raw_in") -> int:
+    """View ``name`` over a batch's raw Parquet files with ``_row``, each row's position across them.
+
+    The collect stage and the audit both number rows this way, so a problem's row position means the
+    same row everywhere. Returns the number of rows.
+    """
+    parts, offset = [], 0
+    for path in files:
+        parts.append(
+            f"SELECT *, file_row_number + {offset} AS _row FROM read_parquet({lit(str(path))}, "
+            "file_row_number = true)"
+        )
+        offset += pq.ParquetFile(path).metadata.num_rows
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS " + " UNION ALL BY NAME ".join(parts))
+    return offset
+
+
+def current_state_sql(change_log: str, key: Sequence[str], *, exclude_batch: str | None = None) -> str:
+    """``SELECT`` a standard change log's current state: each key's latest row, deletions dropped.
+
+    Without a key every row not marked deleted counts. ``exclude_batch`` leaves one batch out (the
+    state before it).
+    """
+    where = f"WHERE _batch_id <> {lit(exclude_batch)}" if exclude_batch is not None else ""
+    if not key:
+        return f"SELECT * FROM {ident(change_log)} {where or 'WHERE true'} AND _op <> 'D'"
+    return (
+        f"SELECT * FROM {ident(change_log)} {where} QUALIFY row_number() OVER (PARTITION BY {idents(key)} "
+        "ORDER BY _batch_seq DESC, _row DESC NULLS LAST) = 1 AND _op <> 'D'"
+    )
 
 
 def commit_staged(

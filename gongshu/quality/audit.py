@@ -17,12 +17,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -31,19 +29,21 @@ from gongshu.collect.models import Batch, Mount
 from gongshu.collect.mounts import bindings, spec_of
 from gongshu.collect.specs import UPDATE_CYCLE_INTERVALS, MountSpec
 from gongshu.collect.sqlbits import ident, lit
+from gongshu.collect.stage import current_state_sql, raw_view
 from gongshu.engine import connect
 from gongshu.errors import Conflict, NotFound
 from gongshu.lake import Lake, TableRef, Zone, open_lake
 from gongshu.orgs.roles import Principal, Role
 from gongshu.platform import Platform
-from gongshu.quality.engine import AuditTable, Reference, RuleOutcome, plan_audit
+from gongshu.quality import tickets
+from gongshu.quality.calendar import current_month
+from gongshu.quality.engine import FLAGS, AuditTable, Flag, Reference, RuleOutcome, plan_audit
 from gongshu.quality.models import AuditResult, AuditRun
 from gongshu.quality.rules import Rulebook, load_rulebook
 from gongshu.quality.scores import score_results
 from gongshu.security import audit as trail
-from gongshu.store.base import utcnow
+from gongshu.store.base import CITY_TIMEZONE, utcnow
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
 SAMPLES = 20
 LON, LAT = "DE0304", "DE0305"
 
@@ -63,10 +63,6 @@ class RunSummary:
     failing: int
     tickets: dict[str, list[str]]
     seconds: float
-
-
-def city_month(moment: datetime) -> str:
-    return moment.astimezone(CITY_TZ).strftime("%Y-%m")
 
 
 def audit_batch(
@@ -119,8 +115,6 @@ def audit_batch(
     district_scores = _district_scores(plan.flags, outcome.districts, book)
     seconds = time.perf_counter() - started
 
-    from gongshu.quality import tickets  # the ticket lifecycle depends on the run we store here
-
     with platform.store.session() as session:
         batch = session.get(Batch, batch_id)
         assert batch is not None
@@ -135,7 +129,7 @@ def audit_batch(
             entry_id=batch.mount.entry_id,
             organisation_id=batch.mount.organisation_id,
             division_code=batch.mount.entry.division_code,
-            month=city_month(finished),
+            month=current_month(finished),
             scope="batch",
             state="done",
             started_by=actor.name,
@@ -227,7 +221,7 @@ class _Context:
     failed_batches: int
     malformed: int
     rows_read: int
-    today: Any
+    today: date
 
     @classmethod
     def of(cls, session: Session, batch: Batch, spec: MountSpec) -> _Context:
@@ -262,13 +256,13 @@ class _Context:
             failed_batches=int(failed or 0),
             malformed=int((batch.rule_counts or {}).get("ROW_MALFORMED", 0)),
             rows_read=batch.rows_read,
-            today=finished.astimezone(CITY_TZ).date(),
+            today=finished.astimezone(CITY_TIMEZONE).date(),
         )
 
     def latency_days(self, newest: datetime | None) -> float | None:
         if newest is None:
             return None
-        moment = newest if newest.tzinfo else newest.replace(tzinfo=CITY_TZ)
+        moment = newest if newest.tzinfo else newest.replace(tzinfo=CITY_TIMEZONE)
         return round(max((self.finished - moment).total_seconds(), 0) / 86400, 3)
 
 
@@ -276,18 +270,11 @@ class _Context:
 
 
 def _raw_view(con: duckdb.DuckDBPyConnection, lake: Lake, name: str, batch_id: str) -> list[str]:
-    """``raw_in``: the batch's raw rows with ``_row`` numbered as the collect stage numbers them."""
+    """``raw_in``: the batch's raw rows, numbered as the collect stage numbers them; its columns."""
     files = lake.batch_files(TableRef(Zone.RAW, name), batch_id)
     if not files:
         raise NotFound(f"the raw files of batch {batch_id} are gone", hint="re-collect the mount")
-    parts, offset = [], 0
-    for path in sorted(files):
-        parts.append(
-            f"SELECT *, file_row_number + {offset} AS _row FROM read_parquet({lit(str(path))}, "
-            "file_row_number = true)"
-        )
-        offset += pq.ParquetFile(path).metadata.num_rows
-    con.execute("CREATE OR REPLACE TEMP VIEW raw_in AS " + " UNION ALL BY NAME ".join(parts))
+    raw_view(con, sorted(files))
     return [str(r[0]) for r in con.execute("DESCRIBE raw_in").fetchall()]
 
 
@@ -322,22 +309,13 @@ def _register_view(
     ref = TableRef(Zone.STANDARD, mount)
     if not lake.exists(ref):
         return False
-    log = ident(view + "_log")
     lake.view(con, ref, view + "_log")
-    if key:
-        keys = ", ".join(ident(k) for k in key)
-        latest = (
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} "
-            "ORDER BY _batch_seq DESC, _row DESC NULLS LAST) = 1 AND _op <> 'D'"
-        )
-    else:
-        latest = "WHERE _op <> 'D'"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS SELECT * FROM {log} {latest}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS {current_state_sql(view + '_log', key)}")
     return True
 
 
 def _newest(con: duckdb.DuckDBPyConnection, column: str) -> datetime | None:
-    row = con.execute(f"SELECT max(CAST({ident(column)} AS TIMESTAMP)) FROM __audit_flags").fetchone()
+    row = con.execute(f"SELECT max(CAST({ident(column)} AS TIMESTAMP)) FROM {FLAGS}").fetchone()
     value = row[0] if row else None
     return value if isinstance(value, datetime) else None
 
@@ -348,10 +326,9 @@ def _crs_rows(
     """(rows, rows whose ``crs`` column is not a known coordinate system) when the data carries one."""
     if "crs" not in columns:
         return None
-    known = [str(k) for k in book.get("COORD_SYSTEM").params["known"]]
-    listed = ", ".join(lit(k) for k in known)
+    listed = ", ".join(lit(str(k).upper()) for k in book.get("COORD_SYSTEM").params["known"])
     row = con.execute(
-        f"SELECT count(*), count_if(coalesce(upper(trim(crs)) NOT IN ({listed.upper()}), true)) FROM raw_in"
+        f"SELECT count(*), count_if(coalesce(upper(trim(crs)) NOT IN ({listed}), true)) FROM raw_in"
     ).fetchone()
     return (int(row[0]), int(row[1])) if row else None
 
@@ -433,7 +410,7 @@ def _distribution(now: dict[str, Any], before: dict[str, Any], params: dict[str,
 
 
 def _district_scores(
-    flags: Sequence[Any], districts: dict[str, dict[str, Any]], book: Rulebook
+    flags: Sequence[Flag], districts: dict[str, dict[str, Any]], book: Rulebook
 ) -> dict[str, Any]:
     """Per district where rows lie: rows, rows failing, and the score of its row results."""
     out: dict[str, Any] = {}
@@ -448,7 +425,3 @@ def _district_scores(
         score, _dims = score_results(results, book)
         out[code] = {"rows": counts["rows"], "failed_rows": counts["failed_rows"], "score": score}
     return out
-
-
-def now_city() -> datetime:
-    return datetime.now(UTC).astimezone(CITY_TZ)

@@ -108,7 +108,7 @@ class AuditOutcome:
 
 
 @dataclass(frozen=True)
-class _Flag:
+class Flag:
     text: RuleText
     column: str
     label: str
@@ -123,7 +123,7 @@ class AuditPlan:
         self,
         table: AuditTable,
         cleanse: CleansePlan,
-        flags: list[_Flag],
+        flags: list[Flag],
         *,
         standardised: bool,
         book: Rulebook,
@@ -133,11 +133,9 @@ class AuditPlan:
         self.flags = flags
         self.standardised = standardised
         self.book = book
-        names = {b.name for b in table.bindings}
         self.district = _district_column(table.bindings, self.cleanse)
-        self.code_columns = [
-            b.name for b in table.bindings if b.name in names and _has_codes(cleanse, b.name)
-        ]
+        coded = {c.column for c in cleanse.checks if c.rule_id == "CODE_UNKNOWN"}
+        self.code_columns = [b.name for b in table.bindings if b.name in coded]
 
     # -- SQL ------------------------------------------------------------------------------------
     def source_select(self, relation: str, *, keep: Sequence[str] = ()) -> exp.Select:
@@ -213,7 +211,7 @@ class AuditPlan:
         results = []
         for i, flag in enumerate(self.flags):
             checked, failed = totals[2 + 2 * i], totals[3 + 2 * i]
-            found = self._samples(con, f'"f{i}"', samples) if samples and failed else ()
+            found = self._samples(con, f'"f{i}"', samples) if samples and failed and "_row" in keep else ()
             results.append(_outcome(flag.text, flag.column, flag.label, checked, failed, found))
         if self.table.key:
             unique, dup_rows = self._uniqueness(con, samples, keep)
@@ -275,8 +273,6 @@ class AuditPlan:
         return int(row[0]) if row else 0
 
     def _samples(self, con: duckdb.DuckDBPyConnection, flag: str, limit: int) -> tuple[int, ...]:
-        if "_row" not in _columns(con, FLAGS):
-            return ()
         rows = con.execute(
             f"SELECT _row FROM {FLAGS} WHERE {flag} ORDER BY _row LIMIT {int(limit)}"
         ).fetchall()
@@ -290,14 +286,12 @@ class AuditPlan:
         for r in results:
             if r.rule_id in ("COMPLETENESS", "REQUIRED") and rows:
                 columns.setdefault(r.column, {})["null_ratio"] = round(r.failed / rows, 6)
-        for name in self.code_columns:
-            shares = con.execute(
-                f"SELECT CAST({ident(name)} AS VARCHAR), count(*) FROM {FLAGS} GROUP BY ALL "
-                "ORDER BY 2 DESC LIMIT 50"
-            ).fetchall()
-            columns.setdefault(name, {})["codes"] = {
-                str(k): round(int(n) / rows, 6) for k, n in shares if rows and k is not None
-            }
+        if self.code_columns and rows:
+            histograms = ", ".join(f"histogram(CAST({ident(n)} AS VARCHAR))" for n in self.code_columns)
+            found = con.execute(f"SELECT {histograms} FROM {FLAGS}").fetchone() or ()
+            for name, shares in zip(self.code_columns, found, strict=True):
+                top = sorted((shares or {}).items(), key=lambda kv: -kv[1])[:50]
+                columns.setdefault(name, {})["codes"] = {str(k): round(int(n) / rows, 6) for k, n in top}
         return {"rows": rows, "columns": columns}
 
 
@@ -309,13 +303,12 @@ def plan_audit(
     bindings = [b if not standardised else _as_standard(b) for b in table.bindings]
     cleanse = plan_table(bindings)
     labels = {b.name: table.label(b.name) for b in bindings}
-    flags: list[_Flag] = []
+    flags: list[Flag] = []
+    own_failures: dict[str, list[exp.Expression]] = {}  # a column's blocking checks, for REFERENCE
     for check, failed in cleanse.failures():
         present = exp.true() if check.rule_id == "REQUIRED" else _not_null(f"{check.column}__in")
         text = book.text(check.rule_id, severity="warning" if check.severity == "warning" else "error")
-        flags.append(_Flag(text, check.column, labels.get(check.column, check.column), failed, present))
-    own_failures: dict[str, list[exp.Expression]] = {}
-    for check, failed in cleanse.failures():
+        flags.append(Flag(text, check.column, labels.get(check.column, check.column), failed, present))
         if check.severity != "warning" and check.rule_id != "REQUIRED":
             own_failures.setdefault(check.column, []).append(failed)
     flags += _own_flags(table, bindings, book, today or dt.date.today(), own_failures)
@@ -331,8 +324,8 @@ def _own_flags(
     book: Rulebook,
     today: dt.date,
     own_failures: dict[str, list[exp.Expression]],
-) -> list[_Flag]:
-    flags: list[_Flag] = []
+) -> list[Flag]:
+    flags: list[Flag] = []
     by_element: dict[str, list[ColumnBinding]] = {}
     for b in bindings:
         if b.source is not None:
@@ -346,7 +339,7 @@ def _own_flags(
             for b in bindings:
                 if not b.required and b.source is not None:
                     flags.append(
-                        _Flag(text, b.name, b.name, _sql(f"{_c(b.name + '__in')} IS NULL"), exp.true())
+                        Flag(text, b.name, b.name, _sql(f"{_c(b.name + '__in')} IS NULL"), exp.true())
                     )
         elif rule.kind == "id_birth_match":
             for id_binding, date_binding in _subject_pairs(by_element, p["id_element"], p["date_element"]):
@@ -359,7 +352,7 @@ def _own_flags(
                     f"coalesce({_text(present)} AND CAST(try_strptime(substr({i}, 7, 8), '%Y%m%d') AS DATE) "
                     f"<> CAST({d} AS DATE), false)"
                 )
-                flags.append(_Flag(text, date_binding.name, table.label(date_binding.name), failed, present))
+                flags.append(Flag(text, date_binding.name, table.label(date_binding.name), failed, present))
         elif rule.kind == "id_sex_match":
             for id_binding, sex_binding in _subject_pairs(by_element, p["id_element"], p["sex_element"]):
                 i, s = _c(id_binding.name), _c(sex_binding.name)
@@ -369,7 +362,7 @@ def _own_flags(
                     f"coalesce({_text(present)} AND ((TRY_CAST(substr({i}, 17, 1) AS INTEGER) % 2 = 1) "
                     f"<> ({s} = {male})), false)"
                 )
-                flags.append(_Flag(text, sex_binding.name, table.label(sex_binding.name), failed, present))
+                flags.append(Flag(text, sex_binding.name, table.label(sex_binding.name), failed, present))
         elif rule.kind == "date_range":
             low, high = _lit(str(p["min"])), _lit(today.isoformat())
             for element in p["elements"]:
@@ -378,7 +371,7 @@ def _own_flags(
                         continue
                     v = f"CAST({_c(b.name)} AS DATE)"
                     failed = _sql(f"coalesce({v} < DATE {low} OR {v} > DATE {high}, false)")
-                    flags.append(_Flag(text, b.name, table.label(b.name), failed, _not_null(b.name)))
+                    flags.append(Flag(text, b.name, table.label(b.name), failed, _not_null(b.name)))
         elif rule.kind == "bbox":
             lons, lats = by_element.get(p["lon_element"], []), by_element.get(p["lat_element"], [])
             if len(lons) == 1 and len(lats) == 1:
@@ -389,7 +382,7 @@ def _own_flags(
                     f"coalesce(NOT ({x} BETWEEN {float(x0)} AND {float(x1)} "
                     f"AND {y} BETWEEN {float(y0)} AND {float(y1)}), false)"
                 )
-                flags.append(_Flag(text, lons[0].name, table.label(lons[0].name), failed, present))
+                flags.append(Flag(text, lons[0].name, table.label(lons[0].name), failed, present))
         elif rule.kind == "reference":
             for n, ref in enumerate(table.references):
                 # a value is looked up when present, valid by its own rules and in the register's scope
@@ -400,7 +393,7 @@ def _own_flags(
                 present = cast(exp.Expression, exp.and_(*conditions))
                 failed = cast(exp.Expression, exp.and_(present.copy(), _sql(f'"__r{n}"."__v" IS NULL')))
                 label = f"{table.label(ref.column)} → {ref.label or ref.relation}"
-                flags.append(_Flag(text, ref.column, label, failed, present))
+                flags.append(Flag(text, ref.column, label, failed, present))
     return flags
 
 
@@ -454,10 +447,6 @@ def _district_column(bindings: Sequence[ColumnBinding], cleanse: CleansePlan) ->
         return str(derived[0])
     codes = [b.name for b in bindings if b.element == DISTRICT_ELEMENT and b.source is not None]
     return codes[0] if codes else None
-
-
-def _has_codes(cleanse: CleansePlan, name: str) -> bool:
-    return any(c.rule_id == "CODE_UNKNOWN" and c.column == name for c in cleanse.checks)
 
 
 def _outcome(
