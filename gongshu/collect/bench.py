@@ -11,14 +11,13 @@ planted defects), then measures, each in its own child process so that peak memo
 
 from __future__ import annotations
 
-import multiprocessing
-import resource
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from gongshu.city import write_person_csv
+from gongshu.engine.children import in_child, usage
 
 POPULATION_ENTRY = "101001001/000001"
 
@@ -31,8 +30,8 @@ def run_bench(rows: int, *, work: Path | None = None, seed: int = 20260101) -> d
         started = time.perf_counter()
         write_person_csv(csv_path, rows=rows, seed=seed)
         generate_s = time.perf_counter() - started
-        baseline = _in_child(_baseline, csv_path, root / "bare.parquet")
-        gongshu = _in_child(_gongshu, csv_path, root / "data")
+        baseline = in_child(_baseline, csv_path, root / "bare.parquet")
+        gongshu = in_child(_gongshu, csv_path, root / "data")
     rules = gongshu["rules"]
     return {
         "rows": rows,
@@ -58,17 +57,6 @@ def run_bench(rows: int, *, work: Path | None = None, seed: int = 20260101) -> d
     }
 
 
-def _in_child(target: Any, *args: Any) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        result: dict[str, Any] = pool.apply(target, args)
-    return result
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _baseline(csv_path: Path, out: Path) -> dict[str, Any]:
     from gongshu.collect.sqlbits import lit
     from gongshu.engine import connect
@@ -77,7 +65,7 @@ def _baseline(csv_path: Path, out: Path) -> dict[str, Any]:
     started = time.perf_counter()
     con.execute(f"COPY (FROM read_csv({lit(str(csv_path))})) TO {lit(str(out))} (FORMAT parquet)")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mb": _peak_mb()}
+    return {"seconds": seconds, "peak_rss_mb": usage()[1]}
 
 
 def population_csv_mount(name: str, csv_path: Path) -> dict[str, Any]:
@@ -116,7 +104,7 @@ def _gongshu(csv_path: Path, data_dir: Path) -> dict[str, Any]:
     platform.close()
     return {
         "seconds": seconds,
-        "peak_rss_mb": _peak_mb(),
+        "peak_rss_mb": usage()[1],
         "bytes": csv_path.stat().st_size,
         "read": result.rows_read,
         "written": result.rows_written,

@@ -26,10 +26,8 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import platform
-import resource
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +36,7 @@ from typing import Annotated, Any
 
 import typer
 
+from gongshu.engine.children import in_child, usage
 from gongshu.errors import ValidationFailed
 
 PEERS = ("pandera", "gx")
@@ -82,12 +81,12 @@ def run_bench(
         audits = {}
         for size, table in tables.items():
             say(f"gongshu audits {size:,} rows")
-            audits[size] = _in_child(_gongshu_child, str(table.path), threads, today)
+            audits[size] = in_child(_gongshu_child, str(table.path), threads, today)
         results = {}
         for peer in chosen:
             size = min(sizes[peer], rows)
             say(f"{peer} validates {size:,} rows")
-            results[peer] = _in_child(_peer_child, peer, str(tables[size].path), threads, today)
+            results[peer] = in_child(_peer_child, peer, str(tables[size].path), threads, today)
     return _figures(rows, tables, audits, results, threads=threads, load=(load_before, os.getloadavg()))
 
 
@@ -108,23 +107,6 @@ def _check(rows: int, peers: Sequence[str], threads: int) -> list[str]:
 # -- child processes ------------------------------------------------------------------------------
 
 
-def _in_child(target: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    """Run ``target(*args)`` in a fresh spawned process (its own memory, nothing inherited)."""
-    pool = multiprocessing.get_context("spawn").Pool(1)
-    try:
-        result: dict[str, Any] = pool.apply(target, args)
-    finally:  # let the worker exit on its own: terminating it leaks the semaphores the peers create
-        pool.close()
-        pool.join()
-    return result
-
-
-def _usage() -> tuple[float, float]:
-    """(CPU seconds of every thread of this process, peak RSS in MB)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
 def _gongshu_child(path: str, threads: int, today: str) -> dict[str, Any]:
     from gongshu.collect.sqlbits import lit
     from gongshu.engine import connect
@@ -138,10 +120,10 @@ def _gongshu_child(path: str, threads: int, today: str) -> dict[str, Any]:
     table = AuditTable("person", person_bindings(), key=KEY)
     plan = plan_audit(table, standardised=True, today=dt.date.fromisoformat(today))
     setup = time.perf_counter() - started
-    cpu, started = _usage()[0], time.perf_counter()
+    cpu, started = usage()[0], time.perf_counter()
     outcome = plan.run(con, "person")
     seconds = time.perf_counter() - started
-    cpu_after, peak = _usage()
+    cpu_after, peak = usage()
     counts = {f"{r.rule_id}:{r.column}": r.failed for r in outcome.results}
     if len(counts) != len(outcome.results):
         raise AssertionError("the engine reported a rule twice for one column")
@@ -163,7 +145,7 @@ def _peer_child(peer: str, path: str, threads: int, today: str) -> dict[str, Any
     rules = peers.peer_rules(person_bindings(), key=KEY)
     run = peers.run_pandera if peer == "pandera" else peers.run_gx
     result = run(Path(path), rules, threads=threads, today=dt.date.fromisoformat(today))
-    return {**result, "peak_rss_mb": _usage()[1], "omitted": peers.omitted(peer, rules)}
+    return {**result, "peak_rss_mb": usage()[1], "omitted": peers.omitted(peer, rules)}
 
 
 # -- figures --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from gongshu.city.ids import id_check_char
 from gongshu.cleanse import load_ruleset
 from gongshu.cleanse.reference import area_codes, districts, shipped_element_table
+from gongshu.engine.children import in_child
 from gongshu.quality import bench, peers
 from gongshu.quality.benchdata import DEFECTS, SCHEMA, person_bindings, write_person_table
 
@@ -241,8 +242,8 @@ def test_the_three_sides_agree_on_edge_cases(tmp_path: Path) -> None:
     assert {k: v for k, v in gongshu.items() if v} == {
         k: v for k, v in oracle(pq.read_table(path).to_pylist()).items() if v
     }
-    pandera = bench._in_child(bench._peer_child, "pandera", str(path), 1, today)["counts"]
-    gx = bench._in_child(bench._peer_child, "gx", str(path), 1, today)["counts"]
+    pandera = in_child(bench._peer_child, "pandera", str(path), 1, today)["counts"]
+    gx = in_child(bench._peer_child, "gx", str(path), 1, today)["counts"]
     assert {k: v for k, v in pandera.items() if gongshu[k] != v} == {}
     assert {k: v for k, v in gx.items() if gongshu[k] != v} == {}
 
