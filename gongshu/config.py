@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=8 * 3600, ge=60)
     """Lifetime of a page login session, seconds."""
 
+    share_review_days: int = Field(default=10, ge=1, le=60)
+    """Working days a provider has to review a conditional-share demand (有条件共享) before it escalates."""
+
+    share_platform_review_days: int = Field(default=5, ge=1, le=60)
+    """Working days the platform (大数据中心) has to review a demand after its provider approved it."""
+
+    share_refresh_s: float = Field(default=5.0, gt=0, le=60)
+    """How often a running service reloads changed grants: suspension and revocation take effect
+    within this many seconds (the issue's ceiling is 60)."""
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -9,7 +9,8 @@ import gongshu.catalogue.models
 import gongshu.collect.models
 import gongshu.orgs.models
 import gongshu.quality.models
-import gongshu.security.models  # noqa: F401
+import gongshu.security.models
+import gongshu.share.models  # noqa: F401
 from gongshu.store.base import Base
 
 metadata = Base.metadata
