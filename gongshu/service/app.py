@@ -8,7 +8,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from gongshu import __version__
 from gongshu.platform import Platform
 from gongshu.service.errors import install_error_handlers
+from gongshu.service.fastpath import FastPath
 from gongshu.service.routes import api_router
+from gongshu.service.routes.share_calls import exchange_of
 
 DESCRIPTION = """gongshu (公数) — a city's public data platform.
 
@@ -37,6 +39,8 @@ def create_app(platform: Platform) -> FastAPI:
         max_age=platform.settings.session_max_age_s,
         same_site="lax",
     )
+    # outermost: verification and the bare health check are answered before sessions and routing
+    app.add_middleware(FastPath, exchange=lambda: exchange_of(platform, app.state))
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
     from gongshu.web import install_pages

@@ -14,8 +14,8 @@ Masking (脱敏) by grade (GB/T 43697): 一般 is clear; 重要 keeps the head a
 from __future__ import annotations
 
 # ruff: noqa: S608 - identifiers are quoted with sqlbits.ident; values are literals via sqlbits.lit
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -141,43 +141,98 @@ class GrantSlice:
         return True
 
 
-def slice_of(session: Session, grant: Grant) -> GrantSlice:
-    """Compile a grant against its resource's catalogue entry and mount."""
-    entry: CatalogEntry = grant.entry
-    mount = session.scalar(sa.select(Mount).where(Mount.entry_id == entry.id, Mount.active.is_(True)))
-    if mount is None:
+@dataclass(frozen=True)
+class Resource:
+    """A mounted resource as the exchange needs it: its entry, mount, key and 信息项."""
+
+    entry_id: int
+    entry: str
+    name: str
+    mount: str
+    key: tuple[str, ...]
+    columns: tuple[SliceColumn, ...]  # every 信息项, unmasked
+    id_columns: tuple[str, ...]
+    district_column: str | None
+
+    def column(self, name: str) -> SliceColumn | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def grant_slice(
+        self,
+        *,
+        grant: str,
+        consumer: str,
+        scenario: str,
+        fields: Iterable[str],
+        row_scope: str,
+        district_code: str | None,
+        conditions: Iterable[dict[str, Any]],
+        clear_text: bool,
+    ) -> GrantSlice:
+        granted = set(fields)
+        return GrantSlice(
+            grant=grant,
+            consumer=consumer,
+            scenario=scenario,
+            entry=self.entry,
+            mount=self.mount,
+            key=self.key,
+            columns=tuple(
+                replace(c, masked=c.grade in MASKED_GRADES and not clear_text)
+                for c in self.columns
+                if c.name in granted
+            ),
+            id_columns=self.id_columns,
+            district_column=self.district_column,
+            row_scope=row_scope,
+            district_code=district_code,
+            conditions=tuple(conditions),
+        )
+
+
+def resource_of(session: Session, entry_id: int) -> Resource:
+    """The mounted resource of catalogue entry ``entry_id``; :class:`NotFound` when it is not mounted."""
+    entry = session.get(CatalogEntry, entry_id)
+    mount = session.scalar(sa.select(Mount).where(Mount.entry_id == entry_id, Mount.active.is_(True)))
+    if entry is None or mount is None:
+        code = entry.code if entry is not None else entry_id
         raise NotFound(
-            f"resource {entry.code} is not mounted: there is no data to share yet",
+            f"resource {code} is not mounted: there is no data to share yet",
             hint="the provider mounts the resource (gongshu mount create)",
         )
-    items = {item.name: item for item in entry.items}
-    granted = set(grant.fields)
-    columns = tuple(
-        SliceColumn(
-            name=item.name,
-            label=item.label,
-            grade=item.grade,
-            element=item.element_code,
-            type=item.type,
-            masked=item.grade in MASKED_GRADES and not grant.clear_text,
-        )
-        for item in entry.items
-        if item.name in granted
+    return Resource(
+        entry_id=entry.id,
+        entry=entry.code,
+        name=entry.name,
+        mount=mount.name,
+        key=tuple(mount.spec.get("key") or ()),
+        columns=tuple(
+            SliceColumn(
+                name=item.name,
+                label=item.label,
+                grade=item.grade,
+                element=item.element_code,
+                type=item.type,
+                masked=False,
+            )
+            for item in entry.items
+        ),
+        id_columns=tuple(item.name for item in entry.items if item.element_code == ID_ELEMENT),
+        district_column=next((i.name for i in entry.items if i.element_code == DISTRICT_ELEMENT), None),
     )
-    district = next((i.name for i in entry.items if i.element_code == DISTRICT_ELEMENT), None)
-    return GrantSlice(
+
+
+def slice_of(session: Session, grant: Grant) -> GrantSlice:
+    """Compile a grant against its resource's catalogue entry and mount."""
+    return resource_of(session, grant.entry_id).grant_slice(
         grant=grant.code,
         consumer=grant.consumer.code,
         scenario=grant.scenario,
-        entry=entry.code,
-        mount=mount.name,
-        key=tuple(mount.spec.get("key") or ()),
-        columns=columns,
-        id_columns=tuple(name for name, item in items.items() if item.element_code == ID_ELEMENT),
-        district_column=district,
+        fields=grant.fields,
         row_scope=grant.row_scope,
         district_code=grant.district_code,
-        conditions=tuple(grant.conditions),
+        conditions=grant.conditions,
+        clear_text=grant.clear_text,
     )
 
 

@@ -122,3 +122,37 @@ def grant_for(
 
 def today() -> date:
     return city_today()
+
+
+def token_for(platform: Platform, username: str) -> str:
+    """A fresh API token of ``username`` (its secret)."""
+    from gongshu.orgs.schemas import TokenCreate
+    from gongshu.orgs.tokens import issue_token
+
+    actor = principal(platform, username)
+    with platform.store.session() as session:
+        return issue_token(session, actor, TokenCreate(name="share-test")).secret
+
+
+def people(
+    platform: Platform, *, district: str | None = None, other_than: str | None = None, n: int = 5
+) -> list[tuple[str, str, str]]:
+    """``n`` current (id_number, name, district_code) rows of the population resource, from the lake."""
+    from gongshu.collect.stage import current_state_sql
+    from gongshu.engine import connect
+    from gongshu.lake import open_lake
+    from gongshu.lake.specs import TableRef, Zone
+
+    with connect() as con:
+        open_lake(platform.settings).view(con, TableRef(Zone.STANDARD, "ga_population"), "changes")
+        where = "id_number IS NOT NULL AND name IS NOT NULL"
+        params: list[str] = []
+        if district:
+            where += " AND district_code = ?"
+            params.append(district)
+        if other_than:
+            where += " AND district_code <> ?"
+            params.append(other_than)
+        current = current_state_sql("changes", ["record_id"])
+        sql = f"SELECT id_number, name, district_code FROM ({current}) WHERE {where} ORDER BY record_id LIMIT {n}"  # noqa: E501
+        return [(str(a), str(b), str(c)) for a, b, c in con.execute(sql, params).fetchall()]

@@ -12,13 +12,28 @@ from gongshu.service.routes import (
     health,
     orgs,
     reports,
+    share,
+    share_calls,
     tickets,
     tokens,
     users,
 )
 
 api_router = APIRouter()
-for module in (health, catalog, collect, elements, orgs, users, tokens, audit, reports, tickets):
+for module in (
+    health,
+    catalog,
+    collect,
+    elements,
+    orgs,
+    users,
+    tokens,
+    audit,
+    reports,
+    tickets,
+    share,
+    share_calls,
+):
     api_router.include_router(module.router)
 
 __all__ = ["api_router"]
