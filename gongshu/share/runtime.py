@@ -128,6 +128,8 @@ class Exchange:
         self._lock = threading.Lock()
         self._duck_lock = threading.Lock()
         self._started = False
+        self._prefix = uuid.uuid4().hex[:14]
+        self._calls = 0
 
     # -- life ----------------------------------------------------------------------------------------
 
@@ -145,6 +147,11 @@ class Exchange:
     def _used_today(self) -> dict[str, int]:
         today = datetime.now(UTC).astimezone(CITY_TIMEZONE).date()
         return self.log.grant_counts(since=today) if hasattr(self.log, "grant_counts") else {}
+
+    def _request_id(self) -> str:
+        """Unique per call: this process's random prefix and a counter (``os.urandom`` per call is slow)."""
+        self._calls += 1
+        return f"{self._prefix}{self._calls:010x}"
 
     # -- callers -------------------------------------------------------------------------------------
 
@@ -173,7 +180,7 @@ class Exchange:
     ) -> Answer:
         """Answer one verification (核验) and log it before answering."""
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = self._request_id()
         rule: GrantRule | None = None
         resource: Resource | None = None
         fields = tuple(values)
@@ -227,7 +234,7 @@ class Exchange:
     ) -> Answer:
         """Answer one query (查询): granted rows matching ``filters``, granted 信息项 only, masked."""
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = self._request_id()
         rule: GrantRule | None = None
         resource: Resource | None = None
         asked = tuple(fields) if fields is not None else ()
@@ -335,10 +342,18 @@ class Exchange:
     async def _verification_index(
         self, resource: Resource, rule: GrantRule, key_field: str, compared: tuple[str, ...]
     ) -> VerificationIndex:
-        granted = self._slice(resource, rule, Caller("", None, ""))
-        cache_key = (resource.mount, granted.row_filter(), key_field, compared)
+        # grants with the same rows share an index; conditions are interned by the grant index
+        cache_key = (
+            resource.mount,
+            rule.row_scope,
+            rule.district_code,
+            id(rule.conditions) if rule.conditions else 0,
+            key_field,
+            compared,
+        )
         found = self._indexes.get(cache_key)
         if found is None:
+            granted = self._slice(resource, rule, Caller("", None, ""))
             found = await _off_loop(self._build_index, cache_key, granted, key_field, compared)
         return found
 
