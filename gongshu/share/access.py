@@ -17,6 +17,7 @@ here too, per grant; exceeding either answers 429 with the seconds to wait.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -33,6 +34,7 @@ from gongshu.share.specs import METHOD_APIS, GrantStatus
 from gongshu.store import Store
 from gongshu.store.base import CITY_TIMEZONE
 
+log = logging.getLogger("gongshu.share")
 #: Grants changed this long before the last refresh are read again (clock skew between writers).
 _OVERLAP = timedelta(seconds=2)
 _COLUMNS = (
@@ -128,6 +130,17 @@ class GrantIndex:
             self.loaded_at = time.monotonic()
             return count
 
+    def load_one(self, code: str) -> GrantRule | None:
+        """Load (or reload) one grant only: the CLI and bulk channels decide with the same rules."""
+        with self.store.engine.connect() as conn:
+            row = conn.execute(sa.select(*_COLUMNS).where(Grant.code == code)).one_or_none()
+        if row is None:
+            self._rules.pop(code, None)
+            return None
+        rule = self._rule(row)
+        self._rules[code] = rule
+        return rule
+
     def start(self) -> None:
         """Load everything now and keep refreshing in a background thread."""
         if self._thread is not None:
@@ -147,7 +160,7 @@ class GrantIndex:
             try:
                 self.refresh()
             except Exception:  # the store is briefly unreachable: keep the last known grants
-                continue
+                log.warning("grant index refresh failed; keeping the last known grants", exc_info=True)
 
     def decide(
         self,
@@ -159,7 +172,7 @@ class GrantIndex:
         scenario: str | None = None,
         now: float | None = None,
     ) -> GrantRule:
-        """The grant ``code`` if ``consumer_id`` may call ``api`` for ``fields`` now; else :class:`ShareDenied`."""
+        """The grant if ``consumer_id`` may call ``api`` for ``fields`` now; else :class:`ShareDenied`."""
         rule = self._rules.get(code)
         if rule is None or consumer_id is None or rule.consumer_id != consumer_id:
             raise deny("forbidden")
@@ -235,7 +248,9 @@ class Meter:
         if used >= rule.daily_quota:
             wait = _seconds_to_next_city_day(moment)
             zh, en = DENIAL_REASONS["quota_exceeded"]
-            raise QuotaExceeded("quota_exceeded", f"{en} ({zh}): {rule.daily_quota:,} a day", retry_after=wait)
+            raise QuotaExceeded(
+                "quota_exceeded", f"{en} ({zh}): {rule.daily_quota:,} a day", retry_after=wait
+            )
         tokens, at = self._buckets.get(rule.code, (float(rule.rate), moment))
         tokens = min(float(rule.rate), tokens + (moment - at) * rule.rate)
         if tokens < 1.0:
