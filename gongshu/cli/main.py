@@ -20,10 +20,13 @@ from gongshu.cli.lake_cmd import lake_app
 from gongshu.cli.orgs_cmd import element_app, org_app, token_app, user_app
 from gongshu.cli.output import DataDirOption, console, platform_for, print_error, print_table, settings_for
 from gongshu.cli.quality_cmd import quality_app, report_app
+from gongshu.cli.share_calls_cmd import share_query, share_sql, share_verify
+from gongshu.cli.share_cmd import share_app
 from gongshu.cli.ticket_cmd import ticket_app
 from gongshu.errors import GongshuError
 from gongshu.platform import Platform, open_platform
 from gongshu.quality.bench import bench_audit
+from gongshu.share.bench import bench_verify
 
 app = typer.Typer(
     name="gongshu",
@@ -53,10 +56,15 @@ app.add_typer(lake_app, name="lake")
 app.add_typer(quality_app, name="quality")
 app.add_typer(report_app, name="report")
 app.add_typer(ticket_app, name="ticket")
+app.add_typer(share_app, name="share")
+share_app.command("verify")(share_verify)
+share_app.command("query")(share_query)
+share_app.command("sql")(share_sql)
 app.add_typer(bench_app, name="bench")
 bench_app.command("city")(bench_city)
 bench_app.command("ingest")(bench_ingest)
 bench_app.command("audit")(bench_audit)
+bench_app.command("verify")(bench_verify)
 
 HostOption = Annotated[str, typer.Option(help="address to listen on")]
 PortOption = Annotated[int, typer.Option(help="port to listen on")]

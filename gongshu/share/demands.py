@@ -204,6 +204,7 @@ def withdraw(session: Session, actor: Principal, code: str) -> Demand:
 
 def sweep(session: Session, actor: Principal, *, today: date | None = None) -> list[Demand]:
     """Escalate (督办) every review past its deadline that is not escalated yet. Idempotent."""
+    actor.require(Role.OPERATOR, action="escalating overdue reviews 超期督办")
     today = today or city_today()
     late = session.scalars(
         sa.select(Demand).where(

@@ -138,8 +138,12 @@ class Exchange:
         if self._started:
             return
         self._started = True
-        self.meter = Meter(self._used_today())
+        self.seed_meter()
         self.index.start()
+
+    def seed_meter(self) -> None:
+        """Start today's quota counts from the call log, so a restart does not grant a second quota."""
+        self.meter = Meter(self._used_today())
 
     def stop(self) -> None:
         self.index.stop()
