@@ -43,6 +43,7 @@ class DemoSummary:
     entries_by_status: Counter[str] = field(default_factory=Counter)
     city: CityResult | None = None
     batches: list[BatchResult] = field(default_factory=list)
+    share: Any = None  # gongshu.share.demo.ShareSummary
     seconds: float = 0.0
 
 
@@ -65,6 +66,10 @@ def build_demo(
         _summarise(session, summary)
     say("mount and collect 挂载与归集")
     summary.batches = collect_demo(platform, progress=say)
+    say("sharing exchange 共享交换")
+    from gongshu.share.demo import share_demo
+
+    summary.share = share_demo(platform, password=DEMO_PASSWORD, progress=say)
     summary.seconds = time.perf_counter() - started
     return summary
 

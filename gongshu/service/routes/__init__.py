@@ -14,6 +14,7 @@ from gongshu.service.routes import (
     reports,
     share,
     share_calls,
+    share_confirm,
     tickets,
     tokens,
     users,
@@ -33,6 +34,7 @@ for module in (
     tickets,
     share,
     share_calls,
+    share_confirm,
 ):
     api_router.include_router(module.router)
 
