@@ -17,6 +17,7 @@ from gongshu.quality import figures
 from gongshu.quality.audit import audit_batch, unaudited_batches
 from gongshu.quality.models import AuditRun
 from gongshu.quality.rules import load_rulebook
+from gongshu.share.metering import calls_by_resource
 
 quality_app = typer.Typer(help="Quality audit (稽核): runs, results, scores and rules.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports (报告): the monthly public-data quality report.", no_args_is_help=True)
@@ -142,7 +143,9 @@ def scores(
     """Department and district scores and ranks for a month."""
     platform = platform_for(data_dir)
     with platform.store.session() as session:
-        report = figures.monthly_report(session, month or figures.current_month(), actor=cli_principal())
+        chosen = month or figures.current_month()
+        calls = calls_by_resource(platform, chosen)
+        report = figures.monthly_report(session, chosen, actor=cli_principal(), calls=calls)
     keep = ("code", "name", "score", "rank", "records_month", "open_tickets", "overdue_tickets")
     document = {
         "month": report["month"],
@@ -185,7 +188,9 @@ def monthly(
         raise ValidationFailed({"format": [f"unknown format(s): {', '.join(unknown)}"]})
     platform = platform_for(data_dir)
     with platform.store.session() as session:
-        report = figures.monthly_report(session, month or figures.current_month(), actor=cli_principal())
+        chosen = month or figures.current_month()
+        calls = calls_by_resource(platform, chosen)
+        report = figures.monthly_report(session, chosen, actor=cli_principal(), calls=calls)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"quality-report-{report['month']}"
     written = []

@@ -15,14 +15,16 @@ documented in docs/quality-report.md). Definitions, as the Big Data Center repor
   department's the mean of its tables'; the city's the mean of its departments'. 各区: the mean of
   the district's own tables, or — where a district has no audited table of its own — the score of
   the rows located in it (by address or 区划代码) across all tables (``score_basis``).
-* 共享需求/调用 ``demands``/``calls``: zero until the sharing exchange lands.
+* 共享需求/调用 ``demands``: demands filed in the month for the organisation's resources (as provider);
+  ``calls``: answered sharing calls of its resources in the month, from the call log's metering
+  (``calls`` argument, by resource code; zero where the caller passes none).
 * Tickets: open and overdue as of the day the report is made.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +41,7 @@ from gongshu.quality.calendar import current_month, month_bounds, parse_month, s
 from gongshu.quality.models import AuditResult, AuditRun
 from gongshu.quality.rules import load_rulebook
 from gongshu.quality.scores import mean_score, ranks
+from gongshu.share.models import Demand
 from gongshu.store.base import CITY_TIMEZONE, city_today
 
 __all__ = [
@@ -66,8 +69,18 @@ class _Table:
     records_total: int
 
 
-def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[str, Any]:
-    """The month's report figures (any signed-in user may read them: they hold no personal data)."""
+def monthly_report(
+    session: Session,
+    month: str,
+    *,
+    actor: Principal,
+    calls: Mapping[str, tuple[int, int]] | None = None,
+) -> dict[str, Any]:
+    """The month's report figures (any signed-in user may read them: they hold no personal data).
+
+    ``calls`` maps a resource code to its answered sharing calls (this month, the month before),
+    from :func:`gongshu.share.metering.calls_by_resource`.
+    """
     month = parse_month(month)
     ticket_totals = tickets.open_by_organisation(session, today=city_today())
     start, end = month_bounds(month)
@@ -80,6 +93,8 @@ def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[st
     previous_tables = _tables(session, p_start, start)
     results = _results(session, [t.run for t in tables if t.run is not None])
     book = load_rulebook()
+    demand_counts = _demands(session, start, end, p_start)
+    call_counts = calls or {}
 
     def figures(org_ids: set[int], scope: Sequence[_Table], before: Sequence[_Table]) -> dict[str, Any]:
         listed = [e for e in entries if e.provider_id in org_ids]
@@ -105,10 +120,10 @@ def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[st
             "latency_change": round(latency - latency_before, 3)
             if latency is not None and latency_before is not None
             else None,
-            "demands": 0,
-            "demands_previous": 0,
-            "calls": 0,
-            "calls_previous": 0,
+            "demands": sum(demand_counts.get((o, "now"), 0) for o in org_ids),
+            "demands_previous": sum(demand_counts.get((o, "before"), 0) for o in org_ids),
+            "calls": sum(call_counts.get(e.code, (0, 0))[0] for e in listed),
+            "calls_previous": sum(call_counts.get(e.code, (0, 0))[1] for e in listed),
             "score": _org_score(scope),
             "score_previous": _org_score(before),
             "checked": counts[0],
@@ -177,9 +192,28 @@ def monthly_report(session: Session, month: str, *, actor: Principal) -> dict[st
     return report
 
 
-def cockpit(session: Session, *, actor: Principal, month: str | None = None) -> dict[str, Any]:
+def cockpit(
+    session: Session,
+    *,
+    actor: Principal,
+    month: str | None = None,
+    calls: Mapping[str, tuple[int, int]] | None = None,
+) -> dict[str, Any]:
     """The cockpit's figures: the month's report (default: the current city month)."""
-    return monthly_report(session, month or current_month(), actor=actor)
+    return monthly_report(session, month or current_month(), actor=actor, calls=calls)
+
+
+def _demands(
+    session: Session, start: datetime, end: datetime, before: datetime
+) -> dict[tuple[int, str], int]:
+    """Demands filed for each provider's resources this month (``now``) and the month before."""
+    period = sa.case((Demand.created_at >= start, "now"), else_="before")
+    query = (
+        sa.select(Demand.provider_id, period, sa.func.count())
+        .where(Demand.created_at >= before, Demand.created_at < end)
+        .group_by(Demand.provider_id, period)
+    )
+    return {(org, when): n for org, when, n in session.execute(query)}
 
 
 # -- the month's tables, runs and results ---------------------------------------------------------

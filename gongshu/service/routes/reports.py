@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from gongshu.orgs.roles import Principal
+from gongshu.platform import Platform
 from gongshu.quality import figures
 from gongshu.quality.render import (
     PDF_MEDIA_TYPE,
@@ -24,7 +25,8 @@ from gongshu.quality.render import (
     report_pdf,
     report_xlsx,
 )
-from gongshu.service.deps import ApiPrincipal, SessionDep
+from gongshu.service.deps import ApiPrincipal, PlatformDep, SessionDep
+from gongshu.share.metering import calls_by_resource
 
 router = APIRouter(prefix="/reports", tags=["quality 质量"])
 
@@ -33,9 +35,11 @@ LangQuery = Annotated[Literal["zh-CN", "en"], Query(description="language of the
 MEDIA_TYPES: dict[str, str] = {"xlsx": XLSX_MEDIA_TYPE, "pdf": PDF_MEDIA_TYPE}
 
 
-def monthly_report(session: Session, month: str, actor: Principal) -> dict[str, Any]:
-    """The figures of ``month`` once it is checked to be a real ``YYYY-MM`` month that has begun."""
-    return figures.monthly_report(session, check_month(month), actor=actor)
+def monthly_report(session: Session, month: str, actor: Principal, platform: Platform) -> dict[str, Any]:
+    """The figures of ``month`` once it is checked to be a real ``YYYY-MM`` month that has begun,
+    with the month's sharing calls from the platform's call log."""
+    month = check_month(month)
+    return figures.monthly_report(session, month, actor=actor, calls=calls_by_resource(platform, month))
 
 
 def report_file(data: bytes, month: str, fmt: ReportFormat, lang: str) -> Response:
@@ -55,23 +59,26 @@ def print_html(report: dict[str, Any], lang: str) -> str:
 
 
 @router.get("/{month}")
-def report_figures(month: str, session: SessionDep, actor: ApiPrincipal) -> dict[str, Any]:
+def report_figures(
+    month: str, session: SessionDep, actor: ApiPrincipal, platform: PlatformDep
+) -> dict[str, Any]:
     """The month's report figures: 市级部门 and 各区 totals, departments, districts, dimensions, trend."""
-    return monthly_report(session, month, actor)
+    return monthly_report(session, month, actor, platform)
 
 
 @router.get("/{month}/xlsx", response_class=Response)
 def report_workbook(
-    month: str, session: SessionDep, actor: ApiPrincipal, lang: LangQuery = "zh-CN"
+    month: str, session: SessionDep, actor: ApiPrincipal, platform: PlatformDep, lang: LangQuery = "zh-CN"
 ) -> Response:
     """The report as an XLSX workbook (概览, 市级部门, 各区, 质量维度, 主要问题, 趋势)."""
-    return report_file(report_xlsx(monthly_report(session, month, actor), lang), month, "xlsx", lang)
+    report = monthly_report(session, month, actor, platform)
+    return report_file(report_xlsx(report, lang), month, "xlsx", lang)
 
 
 @router.get("/{month}/pdf", response_class=Response)
 def report_document(
-    month: str, session: SessionDep, actor: ApiPrincipal, lang: LangQuery = "zh-CN"
+    month: str, session: SessionDep, actor: ApiPrincipal, platform: PlatformDep, lang: LangQuery = "zh-CN"
 ) -> Response:
     """The report as an A4 PDF, printed by headless Chromium on the server (503 if it has none)."""
-    report = monthly_report(session, month, actor)
+    report = monthly_report(session, month, actor, platform)
     return report_file(report_pdf(print_html(report, lang)), month, "pdf", lang)

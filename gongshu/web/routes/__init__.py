@@ -14,6 +14,8 @@ from gongshu.web.routes import (
     orgs,
     reports,
     session,
+    share,
+    share_letters,
     tickets,
     tokens,
 )
@@ -22,7 +24,21 @@ from gongshu.web.routes import (
 # /catalog/{front}/{back}/{action} lifecycle POST
 routers: list[APIRouter] = [
     m.router
-    for m in (session, home, cockpit, collect, catalog, orgs, elements, reports, tickets, tokens, admin)
+    for m in (
+        session,
+        home,
+        cockpit,
+        collect,
+        catalog,
+        orgs,
+        elements,
+        reports,
+        tickets,
+        share_letters,
+        share,
+        tokens,
+        admin,
+    )
 ]
 
 __all__ = ["routers"]

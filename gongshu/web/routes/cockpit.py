@@ -20,7 +20,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from gongshu.quality import calendar, figures, render
-from gongshu.service.deps import SessionDep
+from gongshu.service.deps import PlatformDep, SessionDep
+from gongshu.share.metering import calls_by_resource
 from gongshu.web.auth import SignedIn
 from gongshu.web.forms import blank_to_none
 from gongshu.web.render import templates
@@ -35,9 +36,13 @@ IN_FULL = 100_000
 
 
 @page(router, "/cockpit", "quality/cockpit.html")
-def cockpit(session: SessionDep, actor: SignedIn, month: MonthQuery = None) -> dict[str, Any]:
+def cockpit(
+    session: SessionDep, platform: PlatformDep, actor: SignedIn, month: MonthQuery = None
+) -> dict[str, Any]:
     """The cockpit of ``month``: the figures of the monthly report, drawn for a big screen."""
-    return {"cockpit": figures.cockpit(session, actor=actor, month=parse_month(month))}
+    chosen = parse_month(month) or figures.current_month()
+    calls = calls_by_resource(platform, chosen)
+    return {"cockpit": figures.cockpit(session, actor=actor, month=chosen, calls=calls)}
 
 
 def parse_month(value: str | None) -> str | None:

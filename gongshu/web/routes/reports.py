@@ -61,7 +61,7 @@ def viewer_language(request: Request) -> str:
 def report_pdf_file(month: str, request: Request, session: SessionDep, actor: SignedIn) -> Response:
     """The report as an A4 PDF in the viewer's language (503 with a hint when the server has no Chromium)."""
     lang = viewer_language(request)
-    report = monthly_report(session, month, actor)
+    report = monthly_report(session, month, actor, request.app.state.platform)
     return report_file(render.report_pdf(render_print_html(report, lang)), month, "pdf", lang)
 
 
@@ -69,7 +69,12 @@ def report_pdf_file(month: str, request: Request, session: SessionDep, actor: Si
 def report_xlsx_file(month: str, request: Request, session: SessionDep, actor: SignedIn) -> Response:
     """The report as an XLSX workbook in the viewer's language."""
     lang = viewer_language(request)
-    return report_file(render.report_xlsx(monthly_report(session, month, actor), lang), month, "xlsx", lang)
+    return report_file(
+        render.report_xlsx(monthly_report(session, month, actor, request.app.state.platform), lang),
+        month,
+        "xlsx",
+        lang,
+    )
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -83,9 +88,9 @@ def report_list(actor: SignedIn) -> dict[str, Any]:
 
 
 @page(router, "/reports/{month}", "quality/report.html")
-def report_page(month: str, session: SessionDep, actor: SignedIn) -> dict[str, Any]:
+def report_page(month: str, request: Request, session: SessionDep, actor: SignedIn) -> dict[str, Any]:
     """One month's report: headline figures, narrative, charts, departments, districts, problems."""
-    report = monthly_report(session, month, actor)
+    report = monthly_report(session, month, actor, request.app.state.platform)
     current = figures.current_month()
     return {
         "report": report,
