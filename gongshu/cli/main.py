@@ -23,6 +23,7 @@ from gongshu.cli.quality_cmd import quality_app, report_app
 from gongshu.cli.share_calls_cmd import share_query, share_sql, share_verify
 from gongshu.cli.share_cmd import share_app
 from gongshu.cli.share_confirm_cmd import confirm_app
+from gongshu.cli.share_delivery_cmd import delivery_app
 from gongshu.cli.ticket_cmd import ticket_app
 from gongshu.errors import GongshuError
 from gongshu.platform import Platform, open_platform
@@ -62,6 +63,7 @@ share_app.command("verify")(share_verify)
 share_app.command("query")(share_query)
 share_app.command("sql")(share_sql)
 share_app.add_typer(confirm_app, name="letters")
+share_app.add_typer(delivery_app, name="delivery")
 app.add_typer(bench_app, name="bench")
 bench_app.command("city")(bench_city)
 bench_app.command("ingest")(bench_ingest)

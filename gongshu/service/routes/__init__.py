@@ -15,6 +15,7 @@ from gongshu.service.routes import (
     share,
     share_calls,
     share_confirm,
+    share_delivery,
     tickets,
     tokens,
     users,
@@ -35,6 +36,7 @@ for module in (
     share,
     share_calls,
     share_confirm,
+    share_delivery,
 ):
     api_router.include_router(module.router)
 
