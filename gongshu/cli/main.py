@@ -134,8 +134,13 @@ def _serve(platform: Platform, host: str, port: int) -> None:
     import uvicorn
 
     from gongshu.service import create_app
+    from gongshu.share.housekeeping import start_housekeeping
 
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+    stop = start_housekeeping(platform)
+    try:
+        uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
 
 
 def run() -> None:
