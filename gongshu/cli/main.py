@@ -119,6 +119,10 @@ def demo(
     console.print(f"pages: [bold]{url}[/]   API: {url}api/v1/openapi.json")
     console.print(f"数据驾驶舱 cockpit: [bold]{url}cockpit[/]   质量月报 report: [bold]{url}reports[/]")
     console.print(f"sign in as [bold]admin[/] (operator) or any *_steward, password [bold]{DEMO_PASSWORD}[/]")
+    console.print(
+        f"共享交换 sharing: [bold]{url}share[/] as huangpu_user (用数方) or ga_reviewer (公安审核); "
+        f"市民 citizen: [bold]{url}me/accesses[/] as citizen"
+    )
     if serve_after:
         _serve(platform, host, port)
 
