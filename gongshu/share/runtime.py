@@ -150,7 +150,7 @@ class Exchange:
 
     def _used_today(self) -> dict[str, int]:
         today = datetime.now(UTC).astimezone(CITY_TIMEZONE).date()
-        return self.log.grant_counts(since=today) if hasattr(self.log, "grant_counts") else {}
+        return self.log.grant_counts(since=today)
 
     def _request_id(self) -> str:
         """Unique per call: this process's random prefix and a counter (``os.urandom`` per call is slow)."""

@@ -91,3 +91,29 @@ def test_refusals_and_call_log(
         call_log(share_platform).count() == before + 1
     )  # the refused call is logged; unauthenticated are not
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_metering_counts_answered_calls_by_resource_and_grant(
+    client: TestClient, share_platform: Platform, api_grant: str, token: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gongshu.share.metering import calls_by_resource
+    from gongshu.store.base import city_today
+
+    log = call_log(share_platform)
+    by_grant = log.grant_counts(since=city_today())
+    auth = {"Authorization": f"Bearer {token}"}
+    (id_number, name, _), *_ = people(share_platform, district=HUANGPU)
+    for _ in range(3):
+        client.post(
+            f"/api/v1/share/grants/{api_grant}/verify",
+            json={"values": {"id_number": id_number, "name": name}},
+            headers=auth,
+        )
+    assert log.grant_counts(since=city_today())[api_grant] == by_grant.get(api_grant, 0) + 3
+    now = datetime.now(UTC)
+    counts = log.resource_counts(since=now - timedelta(hours=1), until=now + timedelta(hours=1))
+    assert counts["101001001/000001"] >= 3
+    month = city_today().strftime("%Y-%m")
+    assert calls_by_resource(share_platform, month)["101001001/000001"][0] == counts["101001001/000001"]

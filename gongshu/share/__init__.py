@@ -1,0 +1,1 @@
+"""The sharing exchange (共享): demands, grants, APIs, landing, confirmation, call audit."""
