@@ -21,10 +21,9 @@ from gongshu.cli.output import (
     print_json,
     print_table,
 )
+from gongshu.cli.share_cmd import acting_as
 from gongshu.errors import ValidationFailed
-from gongshu.orgs.roles import Principal, cli_principal
-from gongshu.orgs.users import get_user, principal_of
-from gongshu.platform import Platform
+from gongshu.orgs.roles import cli_principal
 from gongshu.share import confirmation
 from gongshu.share.exchange import call_log
 from gongshu.store.base import city_today
@@ -140,19 +139,12 @@ def confirm(
 ) -> None:
     """Confirm a letter (确认); unfreezes the grants its month froze."""
     platform = platform_for(data_dir)
-    actor = _actor(platform, as_user)
+    actor = acting_as(platform, as_user)
     with platform.store.session() as session:
         done = confirmation.confirm(session, actor, consumer, month, log=call_log(platform))
     console.print(f"{consumer} {month}: confirmed, digest {done.letter.letter_digest}", highlight=False)
     if done.unfrozen:
         console.print(f"unfrozen 解冻: {', '.join(done.unfrozen)}", highlight=False)
-
-
-def _actor(platform: Platform, username: str | None) -> Principal:
-    if username is None:
-        return cli_principal()
-    with platform.store.session() as session:
-        return principal_of(get_user(session, username))
 
 
 @confirm_app.command("freeze")

@@ -22,10 +22,9 @@ from gongshu.cli.output import (
     print_json,
     print_table,
 )
-from gongshu.errors import PermissionDenied, ValidationFailed
-from gongshu.orgs.roles import Principal, cli_principal
-from gongshu.orgs.users import get_user, principal_of
-from gongshu.platform import Platform
+from gongshu.cli.share_cmd import AsOption, acting_as
+from gongshu.errors import ValidationFailed
+from gongshu.orgs.roles import cli_principal
 from gongshu.share import landing
 
 delivery_app = typer.Typer(
@@ -33,20 +32,7 @@ delivery_app = typer.Typer(
     no_args_is_help=True,
 )
 
-AsOption = Annotated[
-    str | None, typer.Option("--as", help="act as this user (default: the CLI operator)", show_default=False)
-]
 FullOption = Annotated[bool, typer.Option("--full", help="truncate the target and deliver everything again")]
-
-
-def _actor(platform: Platform, username: str | None) -> Principal:
-    if username is None:
-        return cli_principal()
-    with platform.store.session() as session:
-        user = get_user(session, username)
-        if not user.active:
-            raise PermissionDenied(f"user {username!r} is deactivated", hint="act as an active user")
-        return principal_of(user)
 
 
 @delivery_app.command("create")
@@ -68,7 +54,7 @@ def create(
 ) -> None:
     """A delivery target for GRANT; nothing is delivered until `run` (or the next batch, subscribed)."""
     platform = platform_for(data_dir)
-    actor = _actor(platform, as_user)
+    actor = acting_as(platform, as_user)
     with platform.store.session() as session:
         delivery = landing.create_delivery(
             session, actor, grant, kind=kind, target=target, table=table, purpose=purpose,
@@ -91,7 +77,7 @@ def run(
 ) -> None:
     """Deliver the changes since the checkpoint and reconcile (exit 9 when they do not reconcile)."""
     platform = platform_for(data_dir)
-    result = landing.run_delivery(platform, _actor(platform, as_user), delivery_id, full=full)
+    result = landing.run_delivery(platform, acting_as(platform, as_user), delivery_id, full=full)
     document = landing.run_public(result).model_dump(mode="json")
     if as_json:
         print_json(document)
@@ -114,7 +100,7 @@ def list_(
 ) -> None:
     """Deliveries, newest first, with their last run."""
     platform = platform_for(data_dir)
-    actor = _actor(platform, as_user)
+    actor = acting_as(platform, as_user)
     with platform.store.session() as session:
         found = landing.list_deliveries(session, actor, grant=grant, purpose=purpose)
         documents = [landing.delivery_public(d).model_dump(mode="json") for d in found]
@@ -144,7 +130,7 @@ def show(
 ) -> None:
     """One delivery with its runs (newest first)."""
     platform = platform_for(data_dir)
-    actor = _actor(platform, as_user)
+    actor = acting_as(platform, as_user)
     with platform.store.session() as session:
         delivery = landing.get_delivery(session, actor, delivery_id)
         runs = landing.delivery_runs(session, actor, delivery_id)
