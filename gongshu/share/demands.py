@@ -264,16 +264,7 @@ def list_demands(
 ) -> list[Demand]:
     """Demands the actor may see, newest first. ``side``: ``consumer`` (filed by the actor's
     organisation), ``provider`` (on its resources) or ``all`` (both, or everything for operators)."""
-    query = sa.select(Demand).order_by(Demand.id.desc())
-    org = actor.organisation_id
-    if side == "consumer":
-        query = query.where(Demand.consumer_id == org)
-    elif side == "provider":
-        query = query.where(Demand.provider_id == org)
-    elif side != "all":
-        raise ValidationFailed({"side": [f"side is consumer, provider or all, not {side!r}"]})
-    if not actor.has(Role.OPERATOR, Role.SECURITY):
-        query = query.where(sa.or_(Demand.consumer_id == org, Demand.provider_id == org))
+    query = grants.visible(sa.select(Demand).order_by(Demand.id.desc()), Demand, actor, side)
     if status:
         query = query.where(Demand.status == status)
     if overdue:

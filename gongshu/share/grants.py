@@ -10,9 +10,11 @@ services pick it up within ``share_refresh_s`` seconds. Every change is audited.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongshu.orgs.roles import Principal, Role
@@ -21,6 +23,7 @@ from gongshu.share.models import Demand, Grant
 from gongshu.share.specs import GRANT_STATUS_LABELS, GrantPublic, GrantStatus
 from gongshu.store.base import CITY_TIMEZONE, utcnow
 
+S = TypeVar("S", bound=Select[Any])
 CODE_PREFIX = "SQ"
 _ACTIONS = {
     "suspend": (frozenset({GrantStatus.ACTIVE}), GrantStatus.SUSPENDED),
@@ -114,19 +117,25 @@ def list_grants(
     session: Session, actor: Principal, *, side: str = "all", status: str | None = None, limit: int = 200
 ) -> list[Grant]:
     """Grants the actor may see, newest first (``side``: consumer, provider or all)."""
-    query = sa.select(Grant).order_by(Grant.id.desc())
-    org = actor.organisation_id
-    if side == "consumer":
-        query = query.where(Grant.consumer_id == org)
-    elif side == "provider":
-        query = query.where(Grant.provider_id == org)
-    elif side != "all":
-        raise ValidationFailed({"side": [f"side is consumer, provider or all, not {side!r}"]})
-    if not actor.has(Role.OPERATOR, Role.SECURITY):
-        query = query.where(sa.or_(Grant.consumer_id == org, Grant.provider_id == org))
+    query = visible(sa.select(Grant).order_by(Grant.id.desc()), Grant, actor, side)
     if status:
         query = query.where(Grant.status == status)
     return list(session.scalars(query.limit(limit)).unique())
+
+
+def visible(query: S, model: type[Demand | Grant], actor: Principal, side: str) -> S:
+    """``query`` limited to the actor's side of demands or grants: ``consumer`` (its organisation
+    consumes), ``provider`` (it provides) or ``all`` (both; everything for operators and security)."""
+    org = actor.organisation_id
+    if side == "consumer":
+        query = query.where(model.consumer_id == org)
+    elif side == "provider":
+        query = query.where(model.provider_id == org)
+    elif side != "all":
+        raise ValidationFailed({"side": [f"side is consumer, provider or all, not {side!r}"]})
+    if not actor.has(Role.OPERATOR, Role.SECURITY):
+        query = query.where(sa.or_(model.consumer_id == org, model.provider_id == org))
+    return query
 
 
 def effective_state(grant: Grant, now: datetime | None = None) -> str:
