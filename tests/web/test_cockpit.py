@@ -48,7 +48,9 @@ Client = Callable[[str | None], TestClient]
 def hand_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``gongshu.quality.figures.cockpit`` answering the hand-made cockpit (for the month asked)."""
 
-    def cockpit(session: object, *, actor: object, month: str | None = None) -> dict[str, Any]:
+    def cockpit(
+        session: object, *, actor: object, month: str | None = None, calls: object = None
+    ) -> dict[str, Any]:
         return hand_made_cockpit(month)
 
     monkeypatch.setattr(figures, "cockpit", cockpit)

@@ -44,7 +44,7 @@ def figures(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
     """``gongshu.quality.figures.monthly_report`` answering the fixture report; the calls it had."""
     calls: list[tuple[str, str]] = []
 
-    def monthly_report(session: Any, month: str, *, actor: Any) -> dict[str, Any]:
+    def monthly_report(session: Any, month: str, *, actor: Any, **_: Any) -> dict[str, Any]:
         calls.append((month, actor.name))
         return fixture_report() | {"month": month, "previous_month": shift_month(month, -1)}
 

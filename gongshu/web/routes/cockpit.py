@@ -40,8 +40,8 @@ def cockpit(
     session: SessionDep, platform: PlatformDep, actor: SignedIn, month: MonthQuery = None
 ) -> dict[str, Any]:
     """The cockpit of ``month``: the figures of the monthly report, drawn for a big screen."""
-    chosen = parse_month(month) or figures.current_month()
-    calls = calls_by_resource(platform, chosen)
+    chosen = parse_month(month)
+    calls = calls_by_resource(platform, chosen or figures.current_month())
     return {"cockpit": figures.cockpit(session, actor=actor, month=chosen, calls=calls)}
 
 
