@@ -240,5 +240,10 @@ def summary_rows(summary: DemoSummary) -> list[tuple[str, Any]]:
         ("写入标准库 written", f"{sum(b.rows_written for b in summary.batches):,}"),
         ("问题数据 quarantined", f"{sum(b.rows_quarantined for b in summary.batches):,}"),
         ("稽核得分 mean quality score", _mean_score(summary.batches)),
+        ("共享授权 sharing grants", ", ".join(summary.share.grants) if summary.share else "—"),
+        ("核验与查询 verify/query", summary.share.answers if summary.share else "—"),
+        ("落地 landed rows", f"{summary.share.landed_rows:,}" if summary.share else "—"),
+        ("确认函 monthly letter", summary.share.letter if summary.share else "—"),
+        ("市民可见访问 citizen's accesses", summary.share.citizen_accesses if summary.share else "—"),
         ("耗时 seconds", f"{summary.seconds:.1f}"),
     ]
