@@ -25,7 +25,7 @@ from gongshu.cli.output import (
 from gongshu.cli.share_cmd import AsOption, acting_as
 from gongshu.errors import ValidationFailed
 from gongshu.orgs.roles import cli_principal
-from gongshu.share import landing
+from gongshu.share import landing, returns
 
 delivery_app = typer.Typer(
     help="落地 landings and 属地返还 district returns: incremental, checkpointed, reconciled",
@@ -193,15 +193,15 @@ def return_(
     platform = platform_for(data_dir)
     actor = cli_principal()
     if to_folder is not None:
-        results = landing.district_return_to_folders(
+        results = returns.district_return_to_folders(
             platform, actor, entry, to_folder, districts=district, full=full
         )
     else:
         assert to_url is not None
         with platform.store.session() as session:
-            districts = district or landing.granted_districts(session, entry)
+            districts = district or returns.granted_districts(session, entry)
         targets = {d: (kind, to_url.replace("{district}", d)) for d in districts}
-        results = landing.district_return(
+        results = returns.district_return(
             platform, actor, entry, targets=targets, password_env=password_env, full=full
         )
     documents = [r.document() for r in results]

@@ -120,7 +120,7 @@ def run_mount(
                 _fail(platform, batch_id, error)
             raise
     _audit(platform, actor, batch_id, result, say, lake, memory_limit)
-    from gongshu.share.landing import deliver_subscribed  # share builds on collect, not the reverse
+    from gongshu.share.returns import deliver_subscribed  # share builds on collect, not the reverse
 
     try:  # subscribed deliveries (订阅推送): like the audit, they never fail the committed batch
         deliver_subscribed(platform, name, notes=result.notes)

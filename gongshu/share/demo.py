@@ -30,7 +30,7 @@ from gongshu.orgs.roles import SYSTEM, Role
 from gongshu.orgs.schemas import UserCreate
 from gongshu.platform import Platform
 from gongshu.quality.calendar import month_bounds, shift_month
-from gongshu.share import citizens, confirmation, demands, landing
+from gongshu.share import citizens, confirmation, demands, landing, returns
 from gongshu.share.models import Delivery, Demand, Grant
 from gongshu.share.runtime import Caller, Exchange
 from gongshu.share.slice import CURRENT_VIEW, slice_of
@@ -113,7 +113,7 @@ def share_demo(platform: Platform, *, password: str, progress: Progress | None =
     say(f"  黄浦区 verification and query calls: {summary.answers}")
     summary.landed_rows = _landing(platform, consumer, table_grant)
     say(f"  landing 落地 to files: {summary.landed_rows:,} rows in total")
-    results = landing.district_return_to_folders(
+    results = returns.district_return_to_folders(
         platform, operator, POPULATION, settings.data_dir / "share" / "return"
     )
     summary.returned = [

@@ -35,7 +35,7 @@ from gongshu.platform import Platform
 from gongshu.security.models import AuditEvent
 from gongshu.service.app import create_app
 from gongshu.service.routes import share_delivery
-from gongshu.share import grants, landing
+from gongshu.share import grants, landing, returns
 from gongshu.share.calllog import record_subjects
 from gongshu.share.errors import ShareDenied
 from gongshu.share.exchange import call_log, subject_key
@@ -355,7 +355,7 @@ def test_targets_and_who_may_create_them_are_checked(
 def test_district_return_to_folders_reconciles_each_district(platform: Platform, huangpu: str) -> None:
     grant_for(platform, consumer="D310104")
     folder = platform.settings.data_dir / "returns"
-    results = landing.district_return_to_folders(platform, SYSTEM, "101001001/000001", folder)
+    results = returns.district_return_to_folders(platform, SYSTEM, "101001001/000001", folder)
     assert [(r.district, r.state, r.reconciled) for r in results] == [
         (HUANGPU, "done", True),
         (XUHUI, "done", True),
@@ -363,7 +363,7 @@ def test_district_return_to_folders_reconciles_each_district(platform: Platform,
     for result in results:
         assert read_landed(folder / result.district) == expected_landing(platform, result.district)
         assert result.rows_upserted == result.source_rows == len(current_rows(platform, result.district))
-    missing = landing.district_return(
+    missing = returns.district_return(
         platform, SYSTEM, "101001001/000001", targets={"310151": ("files", str(folder / "310151"))}
     )
     assert [(r.district, r.state) for r in missing] == [("310151", "no_grant")]

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from gongshu.cli.share_delivery_cmd import delivery_app
 from gongshu.orgs.roles import SYSTEM
 from gongshu.platform import Platform
-from gongshu.share import landing
+from gongshu.share import landing, returns
 from tests.share.conftest import POPULATION, grant_for, principal
 from tests.share.test_landing import (
     HUANGPU,
@@ -130,7 +130,7 @@ def test_district_return_reconciles_and_reports_a_tampered_target(
 ) -> None:
     kind, url = database
     targets = {district: (kind, url) for district in DISTRICTS}
-    results = landing.district_return(platform, SYSTEM, POPULATION, targets=targets)
+    results = returns.district_return(platform, SYSTEM, POPULATION, targets=targets)
     assert [(r.district, r.state, r.reconciled) for r in results] == [(d, "done", True) for d in DISTRICTS]
     tables = {r.district: str(r.table) for r in results}
     for result in results:
@@ -142,7 +142,7 @@ def test_district_return_reconciles_and_reports_a_tampered_target(
     execute(url, f"DELETE FROM {tables['310104']} WHERE _key_record_id = :k", k=xuhui[0])
     execute(url, f"INSERT INTO {tables['310105']} (_key_record_id, record_id) VALUES ('RK9', 'RK9')")
 
-    again = {r.district: r for r in landing.district_return(platform, SYSTEM, POPULATION, targets=targets)}
+    again = {r.district: r for r in returns.district_return(platform, SYSTEM, POPULATION, targets=targets)}
     assert {d: (r.state, r.reconciled) for d, r in again.items()} == {d: ("done", False) for d in DISTRICTS}
     differences = {d: r.detail["difference"] for d, r in again.items()}
     assert differences["310101"] | {"examples": None} == {
@@ -161,6 +161,6 @@ def test_district_return_reconciles_and_reports_a_tampered_target(
     )
     assert cli.exit_code == landing.NOT_RECONCILED_EXIT, cli.output  # the difference is reported, not fixed
 
-    repaired = landing.district_return(platform, SYSTEM, POPULATION, targets=targets, full=True)
+    repaired = returns.district_return(platform, SYSTEM, POPULATION, targets=targets, full=True)
     assert [(r.state, r.reconciled) for r in repaired] == [("done", True)] * len(DISTRICTS)
     assert table_rows(url, tables["310105"]) == expected_landing(platform, "310105")

@@ -1,6 +1,6 @@
 """Subscriptions (订阅推送): a subscribed delivery receives each batch's delta with no manual run.
 
-The collect pipeline calls :func:`gongshu.share.landing.deliver_subscribed` after every committed
+The collect pipeline calls :func:`gongshu.share.returns.deliver_subscribed` after every committed
 batch; a delivery that fails or is refused is recorded on its run and noted on the batch, and never
 fails the batch.
 """
