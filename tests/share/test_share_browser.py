@@ -8,19 +8,13 @@ missing, unless ``GONGSHU_REQUIRE_SERVICES=1`` (then fails).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from gongshu.catalogue.specs import ShareMethod
 from gongshu.city.ids import id_check_char
@@ -29,26 +23,15 @@ from gongshu.orgs import users
 from gongshu.orgs.roles import SYSTEM, Role
 from gongshu.orgs.schemas import UserCreate
 from gongshu.platform import Platform
-from gongshu.service import create_app
 from gongshu.share import citizens, demands
 from gongshu.share.calllog import CallRecord
 from gongshu.share.exchange import call_log, subject_of
 from gongshu.share.specs import Decision, DemandCreate, RowScope
 from gongshu.store.base import city_today
+from tests.browser_support import ARTIFACTS, chromium, served
 from tests.helpers import PASSWORD
 from tests.share.conftest import POPULATION, principal
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PERSON = "110105194912310021"[:17]
 PERSON += id_check_char(PERSON)
 SCENARIO = "居住证积分申请资格核验"
@@ -56,48 +39,17 @@ SCENARIO = "居住证积分申请资格核验"
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_url(share_platform: Platform) -> Iterator[str]:
     """The real service (uvicorn) on a free 127.0.0.1 port, in a background thread."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(share_platform), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(share_platform) as url:
+        yield url
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium fonts-wqy-zenhei)"
-        if os.environ.get("GONGSHU_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}; GONGSHU_REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def signed_in(browser: Any, live_url: str, username: str, password: str = DEMO_PASSWORD) -> Any:

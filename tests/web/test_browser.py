@@ -6,80 +6,33 @@ Screenshots are saved in ``test-artifacts/`` at the repository root.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from web_support import PASSWORD, POPULATION
 
 from gongshu.platform import Platform
-from gongshu.service import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser_support import ARTIFACTS, chromium, served
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def live_url(platform: Platform) -> Iterator[str]:
     """The real service (uvicorn) on a free 127.0.0.1 port, in a background thread."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(platform) as url:
+        yield url
 
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium fonts-wqy-zenhei)"
-        if os.environ.get("GONGSHU_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}; GONGSHU_REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
         try:
             yield context.new_page()
         finally:
             context.close()
-            browser.close()
 
 
 def test_sign_in_search_in_chinese_and_open_a_resource(live_url: str, browser_page: object) -> None:

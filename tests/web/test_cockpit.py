@@ -32,6 +32,7 @@ from gongshu.platform import Platform
 from gongshu.quality import figures
 from gongshu.web import i18n
 from gongshu.web.routes.cockpit import format_count, format_decimal, format_percent
+from tests.browser_support import chromium
 
 WEB = Path(str(resources.files("gongshu.web")))
 TEMPLATE = WEB / "templates/quality/cockpit.html"
@@ -453,14 +454,9 @@ def test_the_cockpit_in_the_browser(live_url: str, browser_page: object) -> None
 @pytest.mark.usefixtures("hand_made")
 def test_the_cockpit_without_javascript(live_url: str) -> None:  # noqa: F811
     """With JavaScript off the tables stand where the charts would be."""
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import expect
 
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1366, "height": 768}, java_script_enabled=False)
         try:
             page = context.new_page()
@@ -476,7 +472,6 @@ def test_the_cockpit_without_javascript(live_url: str) -> None:  # noqa: F811
             page.screenshot(path=ARTIFACTS / "cockpit-no-js.png", full_page=True)
         finally:
             context.close()
-            browser.close()
 
 
 @pytest.mark.browser
