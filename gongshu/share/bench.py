@@ -101,8 +101,8 @@ def run_bench(
         tell(f"building the library ({persons:,} persons) and {grants:,} grants …")
         setup = in_child(_setup_child, str(data_dir), persons, grants)
         setup["seconds"] = round(time.perf_counter() - started, 1)
-        port = _free_port()
-        server = _start_server(data_dir, port)
+        port = free_port()
+        server = start_server(data_dir, port)
         try:
             tell("warming up (loading grants, building verification indexes) …")
             requests = _requests(setup, 60_000)
@@ -192,7 +192,7 @@ def _setup_child(data_dir: str, persons: int, grants: int) -> dict[str, Any]:
         )
         session.add(mount)
         session.flush()
-        session.add(Batch(id="bench-0001", mount_id=mount.id, seq=1, state="done", started_by="bench"))
+        session.add(Batch(id="bench-0001", mount_id=mount.id, seq=1, state="committed", started_by="bench"))
         districts = list(
             session.execute(
                 sa.select(Organisation.id, Organisation.code, Organisation.division_code).where(
@@ -337,13 +337,13 @@ def _insert_grants(
 # -- serving, loading, checking ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GONGSHU_DATA_DIR": str(data_dir), "GONGSHU_DEMO": "1"}
     code = (
         "import uvicorn; from gongshu.config import Settings; from gongshu.platform import open_platform; "

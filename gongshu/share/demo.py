@@ -26,11 +26,12 @@ import sqlalchemy as sa
 from gongshu.catalogue.specs import ShareMethod
 from gongshu.orgs import users
 from gongshu.orgs.models import Organisation, User
-from gongshu.orgs.roles import SYSTEM, Role
+from gongshu.orgs.roles import SYSTEM, Principal, Role
 from gongshu.orgs.schemas import UserCreate
 from gongshu.platform import Platform
 from gongshu.quality.calendar import month_bounds, shift_month
 from gongshu.share import citizens, confirmation, demands, landing, returns
+from gongshu.share.exchange import call_log
 from gongshu.share.models import Delivery, Demand, Grant
 from gongshu.share.runtime import Caller, Exchange
 from gongshu.share.slice import CURRENT_VIEW, slice_of
@@ -175,10 +176,7 @@ def _calls(platform: Platform, org_id: int | None, code: str) -> dict[str, int]:
     return asyncio.run(run())
 
 
-def _landing(platform: Platform, consumer: object, code: str) -> int:
-    from gongshu.orgs.roles import Principal
-
-    assert isinstance(consumer, Principal)
+def _landing(platform: Platform, consumer: Principal, code: str) -> int:
     with platform.store.session() as session:
         delivery = session.scalar(
             sa.select(Delivery).join(Grant).where(Grant.code == code, Delivery.purpose == "landing")
@@ -193,11 +191,7 @@ def _landing(platform: Platform, consumer: object, code: str) -> int:
     return int(run.target_rows or 0)
 
 
-def _letter(platform: Platform, consumer: object, month: str) -> str:
-    from gongshu.orgs.roles import Principal
-    from gongshu.share.exchange import call_log
-
-    assert isinstance(consumer, Principal)
+def _letter(platform: Platform, consumer: Principal, month: str) -> str:
     with platform.store.session() as session:
         confirmation.prepare_letters(session, month)
     with platform.store.session() as session:

@@ -20,14 +20,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -49,6 +51,7 @@ from gongshu.share.specs import Api
 from gongshu.store.base import CITY_TIMEZONE
 
 T = TypeVar("T")
+log = logging.getLogger("gongshu.share")
 #: Data elements that identify a record in a verification (公民身份号码, 统一社会信用代码).
 IDENTIFYING_ELEMENTS = ("DE0101", "DE0201")
 RESULT_LABELS = {"match": "一致", "mismatch": "不一致", "no_record": "无记录"}
@@ -120,11 +123,11 @@ class Exchange:
         self._secret = secrets.token_bytes(32)  # digests in memory only; never stored
         self.meter = Meter()
         self._resources: dict[int, Resource] = {}
-        self._org_codes: dict[int, str] = {}
         self._tokens: dict[str, tuple[Caller, float]] = {}
         self._indexes: dict[tuple[Any, ...], VerificationIndex] = {}
         self._building: dict[tuple[Any, ...], threading.Lock] = {}
-        self._watermarks: dict[str, str | None] = {}
+        self._watermarks: dict[str, int | None] = {}
+        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._duck_lock = threading.Lock()
         self._started = False
@@ -140,13 +143,22 @@ class Exchange:
         self._started = True
         self.seed_meter()
         self.index.start()
+        threading.Thread(target=self._refresh_loop, name="gongshu-verification-indexes", daemon=True).start()
 
     def seed_meter(self) -> None:
         """Start today's quota counts from the call log, so a restart does not grant a second quota."""
         self.meter = Meter(self._used_today())
 
     def stop(self) -> None:
+        self._stop.set()
         self.index.stop()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.index.refresh_s):
+            try:
+                self.refresh_data()
+            except Exception:  # the store is briefly unreachable: check again at the next interval
+                log.warning("verification index refresh failed", exc_info=True)
 
     def _used_today(self) -> dict[str, int]:
         today = datetime.now(UTC).astimezone(CITY_TIMEZONE).date()
@@ -370,6 +382,7 @@ class Exchange:
             found = self._indexes.get(cache_key)
             if found is not None:
                 return found
+            seen = self._watermark(granted.mount)  # before reading: a batch committed meanwhile is newer
             columns = ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in (key_field, *compared))
             digests: dict[str, bytes] = {}
             with self._duck_lock, connect() as con:
@@ -383,7 +396,7 @@ class Exchange:
                             digests[normalise(key)] = digest(self._secret, [v or "" for v in values])
             index = VerificationIndex(digests, self._secret)
             self._indexes[cache_key] = index
-            self._watermarks.setdefault(granted.mount, self._watermark(granted.mount))
+            self._watermarks.setdefault(granted.mount, seen)
             return index
 
     def refresh_data(self) -> int:
@@ -397,12 +410,13 @@ class Exchange:
                 del self._watermarks[mount]
         return dropped
 
-    def _watermark(self, mount: str) -> str | None:
+    def _watermark(self, mount: str) -> int | None:
+        """The sequence of the mount's newest committed batch."""
         with self.platform.store.session() as session:
             return session.scalar(
-                sa.select(sa.func.max(Batch.id))
+                sa.select(sa.func.max(Batch.seq))
                 .join(Mount, Mount.id == Batch.mount_id)
-                .where(Mount.name == mount, Batch.state == "done")
+                .where(Mount.name == mount, Batch.state == "committed")
             )
 
 
@@ -443,11 +457,8 @@ def _reason(error: GongshuError) -> str:
 
 
 def _jsonable(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    """Dates and times as ISO text; everything else as DuckDB returned it."""
+    return value.isoformat() if isinstance(value, date | datetime | dt_time) else value
 
 
 async def _off_loop(function: Callable[..., T], *args: Any) -> T:
@@ -455,10 +466,6 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
-def run_sync(coroutine: Awaitable[T]) -> T:
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run one exchange call outside a service (the CLI)."""
-    return asyncio.run(_awaited(coroutine))
-
-
-async def _awaited(coroutine: Awaitable[T]) -> T:
-    return await coroutine
+    return asyncio.run(coroutine)

@@ -117,3 +117,38 @@ def test_metering_counts_answered_calls_by_resource_and_grant(
     assert counts["101001001/000001"] >= 3
     month = city_today().strftime("%Y-%m")
     assert calls_by_resource(share_platform, month)["101001001/000001"][0] == counts["101001001/000001"]
+
+
+def test_a_new_batch_drops_the_verification_indexes_built_before_it(
+    share_platform: Platform, api_grant: str
+) -> None:
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from gongshu.collect.models import Batch, Mount
+    from gongshu.share.runtime import Caller, Exchange
+    from tests.share.conftest import principal
+
+    consumer = principal(share_platform, "d310101_consumer_t")
+    exchange = Exchange(share_platform)
+    exchange.index.load_one(api_grant)
+    (id_number, name, _), *_ = people(share_platform, district=HUANGPU)
+    caller = Caller(consumer.name, consumer.organisation_id, "D310101")
+    answer = asyncio.run(exchange.verify(caller, api_grant, {"id_number": id_number, "name": name}))
+    assert answer.body["result"] == "match"
+    assert exchange.refresh_data() == 0  # nothing new: the index stays
+    with share_platform.store.session() as session:
+        mount = session.scalar(sa.select(Mount).where(Mount.name == "ga_population"))
+        assert mount is not None
+        last = session.scalar(sa.select(sa.func.max(Batch.seq)).where(Batch.mount_id == mount.id)) or 0
+        session.add(
+            Batch(id=f"test-{last + 1}", mount_id=mount.id, seq=last + 1, state="committed", started_by="t")
+        )
+    try:
+        assert exchange.refresh_data() == 1  # the next verification rebuilds from the new state
+        again = asyncio.run(exchange.verify(caller, api_grant, {"id_number": id_number, "name": name}))
+        assert again.body["result"] == "match"
+    finally:
+        with share_platform.store.session() as session:
+            session.execute(sa.delete(Batch).where(Batch.id == f"test-{last + 1}"))

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from gongshu.platform import Platform
-from gongshu.share.bench import _free_port, _start_server
+from gongshu.share.bench import free_port, start_server
 from gongshu.share.calllog import CallLog
 from tests.share.conftest import grant_for, people, token_for
 
@@ -31,8 +31,8 @@ def test_answered_calls_survive_a_kill_of_the_service(share_platform: Platform) 
     token = token_for(share_platform, "d310101_consumer_t")
     persons = people(share_platform, district="310101", n=20)
     data_dir = share_platform.settings.data_dir
-    port = _free_port()
-    server = _start_server(data_dir, port)
+    port = free_port()
+    server = start_server(data_dir, port)
     answered: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
