@@ -110,7 +110,8 @@ def share_demo(platform: Platform, *, password: str, progress: Progress | None =
             assert grant is not None
             summary.grants.append(grant.code)
     api_grant, table_grant = summary.grants
-    summary.answers = _calls(platform, consumer.organisation_id, api_grant)
+    person = citizen_person(platform)
+    summary.answers = _calls(platform, consumer.organisation_id, api_grant, person)
     say(f"  黄浦区 verification and query calls: {summary.answers}")
     summary.landed_rows = _landing(platform, consumer, table_grant)
     say(f"  landing 落地 to files: {summary.landed_rows:,} rows in total")
@@ -124,7 +125,7 @@ def share_demo(platform: Platform, *, password: str, progress: Progress | None =
     say(f"  district return 属地返还: {'; '.join(summary.returned) or 'none'}")
     summary.letter = _letter(platform, consumer, month_before)
     say(f"  confirmation letter 确认函 {month_before}: {summary.letter}")
-    summary.citizen_accesses = _citizen(platform, password)
+    summary.citizen_accesses = _citizen(platform, password, person)
     say(f"  citizen 市民 sees {summary.citizen_accesses} accesses to their data")
     return summary
 
@@ -148,13 +149,11 @@ def citizen_person(platform: Platform) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
-def _calls(platform: Platform, org_id: int | None, code: str) -> dict[str, int]:
-    id_number, name = citizen_person(platform)
+def _calls(platform: Platform, org_id: int | None, code: str, person: tuple[str, str]) -> dict[str, int]:
+    id_number, name = person
     with platform.store.session() as session:
         org = session.get(Organisation, org_id)
         caller = Caller(f"user:{CONSUMER}", org_id, org.code if org else "")
-        others = [(g.code,) for g in session.scalars(sa.select(Grant).where(Grant.code == code))]
-    assert others
     exchange = Exchange(platform)
     exchange.index.load_one(code)
     exchange.seed_meter()
@@ -211,8 +210,8 @@ def _letter(platform: Platform, consumer: Principal, month: str) -> str:
     return f"confirmed, PDF {target}"
 
 
-def _citizen(platform: Platform, password: str) -> int:
-    id_number, name = citizen_person(platform)
+def _citizen(platform: Platform, password: str, person: tuple[str, str]) -> int:
+    id_number, name = person
     with platform.store.session() as session:
         if session.scalar(sa.select(User).where(User.username == CITIZEN)) is None:
             account = UserCreate(
