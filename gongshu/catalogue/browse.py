@@ -225,6 +225,7 @@ def entry_public(
         open_condition=entry.open_condition,
         open_basis=entry.open_basis,
         update_cycle=entry.update_cycle,
+        theme=entry.theme,
         publish_date=entry.publish_date,
         related_codes=list(entry.related_codes),
         tags=list(entry.tags),

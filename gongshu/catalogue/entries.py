@@ -197,6 +197,7 @@ def _apply(entry: CatalogEntry, spec: EntrySpec, provider: Organisation) -> None
         "open_condition",
         "open_basis",
         "update_cycle",
+        "theme",
         "publish_date",
     ):
         setattr(entry, field, getattr(spec, field))
@@ -236,6 +237,7 @@ def entry_document(entry: CatalogEntry) -> dict[str, Any]:
         "open_condition": entry.open_condition,
         "open_basis": entry.open_basis,
         "update_cycle": entry.update_cycle,
+        "theme": entry.theme,
         "publish_date": entry.publish_date.isoformat() if isinstance(entry.publish_date, date) else None,
         "related_codes": list(entry.related_codes),
         "tags": list(entry.tags),

@@ -50,6 +50,7 @@ class CatalogEntry(Base):
     open_condition: Mapped[str | None] = mapped_column(sa.Text)
     open_basis: Mapped[str | None] = mapped_column(sa.Text)
     update_cycle: Mapped[str] = mapped_column(sa.String(10), index=True)
+    theme: Mapped[str | None] = mapped_column(sa.String(10), index=True)
     publish_date: Mapped[date | None]
     related_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

@@ -45,6 +45,40 @@ class UpdateCycle(StrEnum):
     IRREGULAR = "不定期"
 
 
+class Theme(StrEnum):
+    """数据领域 of the open catalogue (the twelve domains of Shanghai's open-data portal)."""
+
+    ECONOMY = "经济建设"
+    ENVIRONMENT = "资源环境"
+    EDUCATION = "教育科技"
+    TRANSPORT = "道路交通"
+    SOCIETY = "社会发展"
+    SAFETY = "公共安全"
+    CULTURE = "文化休闲"
+    HEALTH = "卫生健康"
+    LIVELIHOOD = "民生服务"
+    ORGANISATIONS = "机构团体"
+    URBAN = "城市建设"
+    CREDIT = "信用服务"
+
+
+#: 数据领域 → the EU data theme (http://publications.europa.eu/resource/authority/data-theme/…) of DCAT-AP.
+THEME_EU: dict[Theme, str] = {
+    Theme.ECONOMY: "ECON",
+    Theme.ENVIRONMENT: "ENVI",
+    Theme.EDUCATION: "EDUC",
+    Theme.TRANSPORT: "TRAN",
+    Theme.SOCIETY: "SOCI",
+    Theme.SAFETY: "JUST",
+    Theme.CULTURE: "EDUC",
+    Theme.HEALTH: "HEAL",
+    Theme.LIVELIHOOD: "SOCI",
+    Theme.ORGANISATIONS: "GOVE",
+    Theme.URBAN: "REGI",
+    Theme.CREDIT: "ECON",
+}
+
+
 class ResourceFormat(StrEnum):
     DATABASE = "数据库"
     SPREADSHEET = "电子表格"
@@ -122,6 +156,7 @@ class EntrySpec(BaseModel):
     open_condition: str | None = Field(default=None, description="开放条件")
     open_basis: str | None = Field(default=None, description="不予开放依据")
     update_cycle: str = Field(description="更新周期")
+    theme: str | None = Field(default=None, description="数据领域 (open catalogue domain)")
     publish_date: date | None = Field(default=None, description="发布日期")
     related_codes: list[str] = Field(default_factory=list, description="关联资源代码")
     tags: list[str] = Field(default_factory=list)
@@ -160,6 +195,7 @@ class EntryPublic(BaseModel):
     open_condition: str | None
     open_basis: str | None
     update_cycle: str
+    theme: str | None
     publish_date: date | None
     related_codes: list[str]
     tags: list[str]

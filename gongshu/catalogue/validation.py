@@ -22,6 +22,7 @@ from gongshu.catalogue.specs import (
     ResourceFormat,
     ShareMethod,
     ShareType,
+    Theme,
     UpdateCycle,
 )
 from gongshu.orgs.models import Division, Organisation
@@ -74,6 +75,8 @@ def _check_identity(session: Session, spec: EntrySpec, pattern: re.Pattern[str],
         add("format", f"格式应为 {_choices(ResourceFormat)} (unknown format)")
     if spec.update_cycle not in set(UpdateCycle):
         add("update_cycle", f"更新周期应为 {_choices(UpdateCycle)} (unknown update cycle)")
+    if spec.theme is not None and spec.theme not in set(Theme):
+        add("theme", f"数据领域应为 {_choices(Theme)} (unknown theme)")
     for index, related in enumerate(spec.related_codes):
         if not pattern.match(related):
             add(f"related_codes[{index}]", f"关联资源代码 {related} 格式不正确 (malformed code)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gongshu.catalogue.models
 import gongshu.collect.models
+import gongshu.open.models
 import gongshu.orgs.models
 import gongshu.quality.models
 import gongshu.security.models
