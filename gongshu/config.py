@@ -74,6 +74,27 @@ class Settings(BaseSettings):
     """How often a running service reloads changed grants: suspension and revocation take effect
     within this many seconds (the issue's ceiling is 60)."""
 
+    open_review_days: int = Field(default=10, ge=1, le=60)
+    """Working days a provider has to review a conditional-open application (有条件开放申请)."""
+
+    open_reply_days: int = Field(default=5, ge=1, le=60)
+    """Working days a department has to reply to a public data request or feedback (数据需求/意见反馈)."""
+
+    open_key_daily_quota: int = Field(default=10_000, ge=1)
+    """Calls a developer's API key may make per city day, unless the platform sets the key's own."""
+
+    open_key_rate_per_s: int = Field(default=20, ge=1)
+    """Calls a second a developer's API key may make (token bucket), unless set on the key."""
+
+    open_anonymous_daily_quota: int = Field(default=2_000, ge=1)
+    """Data calls (downloads, datastore queries) per client address and city day without a key."""
+
+    open_anonymous_rate_per_s: int = Field(default=5, ge=1)
+    """Data calls a second per client address without a key."""
+
+    open_refresh_s: float = Field(default=5.0, gt=0, le=300)
+    """How often a running service checks the catalogue for changed open datasets (search index)."""
+
     @classmethod
     def settings_customise_sources(
         cls,

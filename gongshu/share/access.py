@@ -234,19 +234,19 @@ class Meter:
     """
 
     def __init__(self, used: dict[str, int] | None = None, *, day: str | None = None) -> None:
-        self._day = day or _city_day(time.time())
+        self._day = day or city_day(time.time())
         self._used: dict[str, int] = dict(used or {})
         self._buckets: dict[str, tuple[float, float]] = {}  # code -> (tokens, at)
 
     def admit(self, rule: GrantRule, now: float | None = None) -> None:
         """Count one call of ``rule`` or raise :class:`QuotaExceeded` (429 with Retry-After)."""
         moment = time.time() if now is None else now
-        day = _city_day(moment)
+        day = city_day(moment)
         if day != self._day:
             self._day, self._used = day, {}
         used = self._used.get(rule.code, 0)
         if used >= rule.daily_quota:
-            wait = _seconds_to_next_city_day(moment)
+            wait = seconds_to_next_city_day(moment)
             zh, en = DENIAL_REASONS["quota_exceeded"]
             raise QuotaExceeded(
                 "quota_exceeded", f"{en} ({zh}): {rule.daily_quota:,} a day", retry_after=wait
@@ -269,11 +269,11 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _city_day(moment: float) -> str:
+def city_day(moment: float) -> str:
     return datetime.fromtimestamp(moment, CITY_TIMEZONE).date().isoformat()
 
 
-def _seconds_to_next_city_day(moment: float) -> int:
+def seconds_to_next_city_day(moment: float) -> int:
     now = datetime.fromtimestamp(moment, CITY_TIMEZONE)
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, math.ceil((tomorrow - now).total_seconds()))

@@ -235,12 +235,12 @@ _Prepared = tuple[str, tuple[str, str, str, int], tuple[str, ...], _UsageKey]
 def _prepare(record: CallRecord) -> _Prepared:
     text = canonical_record(record)
     at = text[2:34]  # the UTC time is always 32 characters: 2026-11-20T17:00:00.000000+00:00
-    key = (_city_day(at[:13]), record.consumer, record.scenario, record.api, record.result)
+    key = (_city_day_of_hour(at[:13]), record.consumer, record.scenario, record.api, record.result)
     return text, (at, record.grant, record.resource, record.status), record.subjects, key
 
 
 @lru_cache(maxsize=8192)
-def _city_day(utc_hour: str) -> str:
+def _city_day_of_hour(utc_hour: str) -> str:
     # Asia/Shanghai is a whole number of hours from UTC, so the UTC hour decides the city's day.
     return datetime.fromisoformat(f"{utc_hour}:00+00:00").astimezone(CITY_TIMEZONE).date().isoformat()
 
