@@ -33,14 +33,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _gongshu_error(request: Request, error: GongshuError) -> Response:
+    retry_after = getattr(error, "retry_after", None)  # quotas and rate limits (429)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if is_api(request):
-        return JSONResponse({"error": error.to_dict()}, status_code=error.http_status)
+        return JSONResponse({"error": error.to_dict()}, status_code=error.http_status, headers=headers)
     if isinstance(error, AuthenticationFailed) and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     from gongshu.web.render import error_page
 
-    return error_page(request, error.http_status, error.message, error.hint)
+    response = error_page(request, error.http_status, error.message, error.hint)
+    if headers:
+        response.headers.update(headers)
+    return response
 
 
 async def _request_invalid(request: Request, error: RequestValidationError) -> Response:
