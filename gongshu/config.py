@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     """How often a running service reloads changed grants: suspension and revocation take effect
     within this many seconds (the issue's ceiling is 60)."""
 
+    public_url: str | None = None
+    """The portal's public address (e.g. ``https://data.example.gov.cn``) for DCAT URIs, CKAN URLs and
+    API examples; when unset, the address each request came to."""
+
     open_review_days: int = Field(default=10, ge=1, le=60)
     """Working days a provider has to review a conditional-open application (有条件开放申请)."""
 
