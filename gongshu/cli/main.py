@@ -17,6 +17,7 @@ from gongshu.cli.catalog_cmd import catalog_app
 from gongshu.cli.city_cmd import bench_city, city_app
 from gongshu.cli.collect_cmd import batch_app, bench_ingest, collect_app, mount_app, quarantine_app
 from gongshu.cli.lake_cmd import lake_app
+from gongshu.cli.open_cmd import open_app
 from gongshu.cli.orgs_cmd import element_app, org_app, token_app, user_app
 from gongshu.cli.output import DataDirOption, console, platform_for, print_error, print_table, settings_for
 from gongshu.cli.quality_cmd import quality_app, report_app
@@ -59,6 +60,7 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(report_app, name="report")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(share_app, name="share")
+app.add_typer(open_app, name="open")
 share_app.command("verify")(share_verify)
 share_app.command("query")(share_query)
 share_app.command("sql")(share_sql)
