@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gongshu.city import departments
+from gongshu.city import departments, opendata
 from gongshu.city.errors import TargetUnavailable
 from gongshu.city.frames import TableSpec
 from gongshu.city.manifest import ManifestWriter, file_entry, write_summary
@@ -54,6 +54,7 @@ class CityResult:
     defects: int = 0
     variations: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)
+    open_sources: list[SourceInfo] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -70,29 +71,36 @@ class CityResult:
             "seconds": round(self.seconds, 3),
             "manifest": str(self.manifest_path),
             "sources": [s.as_dict() for s in self.sources],
+            "open_sources": [s.as_dict() for s in self.open_sources],
         }
 
 
-def _check(persons: int, only: Collection[str] | None) -> list[str]:
+def _check(persons: int, only: Collection[str] | None) -> tuple[list[str], tuple[TableSpec, ...]]:
+    """The chosen departments that derive registers, and the chosen open-data tables."""
     problems: dict[str, list[str]] = {}
     if not isinstance(persons, int) or persons < 1 or persons > MAX_PERSONS:
         problems["persons"] = [f"must be an integer from 1 to {MAX_PERSONS:,}, got {persons!r}"]
-    chosen = list(departments.MODULES) if only is None else [d.strip().upper() for d in only]
-    unknown = [d for d in chosen if d not in departments.MODULES]
+    known = list(departments.MODULES) + [d for d in opendata.DEPARTMENT_NAMES if d not in departments.MODULES]
+    chosen = known if only is None else [d.strip().upper() for d in only]
+    unknown = [d for d in chosen if d not in known]
     if unknown or not chosen:
-        known = ", ".join(departments.MODULES)
-        problems["only"] = [f"unknown department code(s) {unknown or chosen!r}; known: {known}"]
+        problems["only"] = [f"unknown department code(s) {unknown or chosen!r}; known: {', '.join(known)}"]
     if problems:
         raise ValidationFailed(problems, hint="e.g. --persons 1000 --only GA,MZ")
-    return [d for d in departments.MODULES if d in chosen]
+    return [d for d in departments.MODULES if d in chosen], opendata.specs_for(chosen)
 
 
-def _sinks(out_dir: Path, chosen: list[str], pg_url: str | None, mysql_url: str | None) -> dict[str, Sink]:
-    """One sink per physical source, keyed by file name."""
+def _sinks(
+    out_dir: Path,
+    chosen: list[str],
+    open_specs: tuple[TableSpec, ...],
+    pg_url: str | None,
+    mysql_url: str | None,
+) -> dict[str, Sink]:
+    """One sink per physical source, keyed by file name (open tables may share a department's database)."""
     grouped: dict[str, list[TableSpec]] = {}
-    for dept in chosen:
-        for spec in departments.specs(dept):
-            grouped.setdefault(spec.file, []).append(spec)
+    for spec in [s for dept in chosen for s in departments.specs(dept)] + list(open_specs):
+        grouped.setdefault(spec.file, []).append(spec)
     sinks: dict[str, Sink] = {}
     try:
         for file, specs in grouped.items():
@@ -135,21 +143,31 @@ def generate_city(
 
     ``pg_url`` sends 公安's population register to PostgreSQL, ``mysql_url`` sends 市场监管's
     enterprise register to MariaDB/MySQL (tables replaced); otherwise both are SQLite files.
-    ``only`` restricts to department codes (GA, MZ, SCJG, RS, JW, WJ, GHZY, JT). The same seed and
-    scale give byte-identical files. Raises ``ValidationFailed`` for bad arguments and
+    ``only`` restricts to department codes (GA, MZ, SCJG, RS, JW, WJ, GHZY, JT, and for their open
+    data also STHJ, TJ, ZJ, D310101, D310104, D310115). The open-data sources (:mod:`gongshu.city.opendata`)
+    are built from the first chunk and listed in ``open_sources``. The same seed and scale give
+    byte-identical files. Raises ``ValidationFailed`` for bad arguments and
     ``TargetUnavailable`` when a database does not answer.
     """
     started = time.perf_counter()
-    chosen = _check(persons, only)
+    chosen, open_specs = _check(persons, only)
     rates = rates or Rates()
     out_dir.mkdir(parents=True, exist_ok=True)
-    sinks = _sinks(out_dir, chosen, pg_url, mysql_url)
+    sinks = _sinks(out_dir, chosen, open_specs, pg_url, mysql_url)
     manifest = ManifestWriter(out_dir)
     bounds = chunk_bounds(persons)
-    steps, step = len(bounds) * len(chosen), 0
+    steps, step = len(bounds) * len(chosen) + bool(open_specs), 0
     for c, (start, stop) in enumerate(bounds):
+        if c and not chosen:
+            break
         world = build_world(seed, c, len(bounds), start, stop)
         manifest.add_world(world)
+        if c == 0 and open_specs:
+            for frame in opendata.frames(world, open_specs):
+                sinks[frame.spec.file].write(frame)
+            step += 1
+            if progress:
+                progress("open data 开放数据", step, steps)
         for dept in chosen:
             for frame in departments.builder(dept)(world, rates):
                 offset = sinks[frame.spec.file].write(frame)
@@ -159,11 +177,14 @@ def generate_city(
                 progress(f"{dept} {departments.NAMES[dept]}", step, steps)
     for sink in sinks.values():
         sink.close()
-    sources = [info for sink in sinks.values() for info in sink.infos()]
+    infos = [info for sink in sinks.values() for info in sink.infos()]
+    opened = {s.source_id for s in open_specs}
+    sources = [i for i in infos if f"{i.department}.{i.source}" not in opened]
+    open_sources = [i for i in infos if f"{i.department}.{i.source}" in opened]
     parquet = manifest.close()
     if progress:
         progress("manifest", steps, steps)
-    return _finish(out_dir, seed, persons, sources, manifest, parquet, rates, started)
+    return _finish(out_dir, seed, persons, sources, open_sources, manifest, parquet, rates, started)
 
 
 def _finish(
@@ -171,14 +192,16 @@ def _finish(
     seed: int,
     persons: int,
     sources: list[SourceInfo],
+    open_sources: list[SourceInfo],
     manifest: ManifestWriter,
     parquet: list[Path],
     rates: Rates,
     started: float,
 ) -> CityResult:
     files = []
-    for name in sorted({s.location for s in sources if "://" not in s.location}):
-        rows = sum(s.rows for s in sources if s.location == name)
+    every = sources + open_sources
+    for name in sorted({s.location for s in every if "://" not in s.location}):
+        rows = sum(s.rows for s in every if s.location == name)
         files.append(file_entry(out_dir / name, out_dir, rows))
     files += [file_entry(p, out_dir, None) for p in parquet]
     per_source = {}
@@ -204,12 +227,14 @@ def _finish(
         "kinds": {"variation": VARIATIONS, "defect": DEFECTS},
         "sources": [s.as_dict() for s in sources],
         "counts": per_source,
+        "open_sources": [s.as_dict() for s in open_sources],
         "files": files,
     }
     path = out_dir / "manifest.json"
     write_summary(path, summary)
+    seconds = time.perf_counter() - started
     return CityResult(
-        out_dir, seed, persons, sources, path, time.perf_counter() - started, defects, variations, files
+        out_dir, seed, persons, sources, path, seconds, defects, variations, files, open_sources
     )
 
 

@@ -161,14 +161,19 @@ class NdjsonSink(Sink):
 
 
 class JsonSink(Sink):
-    """One JSON document shaped like a paged API response; records are written streaming."""
+    """One JSON document shaped like a paged API response; records are written streaming.
+
+    Records with coordinates (a ``lon`` column) say their coordinate system (``"crs"``) up front.
+    """
 
     kind = "json"
 
     def __init__(self, specs: Sequence[TableSpec], path: Path, location: str) -> None:
         super().__init__(specs, location)
         self.handle = path.open("wb")
-        self.handle.write(b'{"code":0,"message":"success","crs":"CGCS2000","data":{"records":[\n')
+        geo = any(c.name == "lon" for spec in specs for c in spec.columns)
+        crs = b'"crs":"CGCS2000",' if geo else b""
+        self.handle.write(b'{"code":0,"message":"success",' + crs + b'"data":{"records":[\n')
 
     def _write(self, frame: Frame, offset: int) -> None:
         if frame.rows == 0:

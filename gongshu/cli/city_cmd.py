@@ -37,9 +37,9 @@ def _summary(result: CityResult) -> Table:
     table = Table(title=f"synthetic city: {result.persons:,} persons, seed {result.seed}")
     for name in ("department", "source", "kind", "location", "table", "encoding", "rows"):
         table.add_column(name, justify="right" if name == "rows" else "left")
-    for s in result.sources:
+    for s in [*result.sources, *result.open_sources]:
         table.add_row(
-            f"{s.department} {s.department_name}",
+            f"{s.department} {s.department_name}" + (" 开放" if s in result.open_sources else ""),
             s.source,
             s.kind,
             s.location,
@@ -47,7 +47,8 @@ def _summary(result: CityResult) -> Table:
             s.encoding or "-",
             f"{s.rows:,}",
         )
-    table.add_row("total", "", "", "", "", "", f"{result.total_rows:,}")
+    open_rows = sum(s.rows for s in result.open_sources)
+    table.add_row("total", "", "", "", "", "", f"{result.total_rows + open_rows:,}")
     return table
 
 
