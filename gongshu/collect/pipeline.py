@@ -126,6 +126,12 @@ def run_mount(
         deliver_subscribed(platform, name, notes=result.notes)
     except GongshuError as error:
         result.notes.append(f"subscribed deliveries 订阅推送: {error.code}: {error.message}")
+    from gongshu.open.publish import publish_after_batch  # open builds on collect, not the reverse
+
+    try:  # the open portal's publication (开放发布): a failure is a note, never fails the batch
+        publish_after_batch(platform, name, result.notes)
+    except GongshuError as error:
+        result.notes.append(f"open publication 开放发布: {error.code}: {error.message}")
     return result
 
 
