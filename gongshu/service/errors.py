@@ -1,7 +1,9 @@
 """Where exceptions become HTTP responses: the one mapping for API and pages.
 
 API paths answer JSON ``{"error": {"code", "message", "hint", "problems"}}`` with the error's HTTP
-status; page paths render the error page (sign-in redirect for 401). Unexpected exceptions are
+status; page paths render the error page (sign-in redirect for 401). The CKAN Action API's paths
+(``/api/3/action/…``, ``/api/action/…``) answer CKAN's envelope ``{help, success: false, error}``
+(``service/routes/ckan.py``). Unexpected exceptions are
 logged with a reference and answered 500 without details.
 """
 
@@ -32,7 +34,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+def is_ckan(request: Request) -> bool:
+    return request.url.path.startswith(("/api/3/action/", "/api/action/"))
+
+
 async def _gongshu_error(request: Request, error: GongshuError) -> Response:
+    if is_ckan(request):
+        from gongshu.service.routes.ckan import ckan_error_response
+
+        return ckan_error_response(request, error)
     retry_after = getattr(error, "retry_after", None)  # quotas and rate limits (429)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if is_api(request):
@@ -53,6 +63,11 @@ async def _request_invalid(request: Request, error: RequestValidationError) -> R
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    if is_ckan(request):
+        from gongshu.service.routes.ckan import ckan_failure
+
+        kind = "Not Found Error" if error.status_code == 404 else "Bad Request"
+        return ckan_failure(request, error.status_code, {"__type": kind, "message": str(error.detail)})
     if is_api(request):
         body = {"error": {"code": "http", "message": str(error.detail)}}
         return JSONResponse(body, status_code=error.status_code)
@@ -65,6 +80,10 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     reference = secrets.token_hex(4)
     log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
     message = f"internal error (reference {reference})"
+    if is_ckan(request):
+        from gongshu.service.routes.ckan import ckan_failure
+
+        return ckan_failure(request, 500, {"__type": "Internal Server Error", "message": message})
     if is_api(request):
         return JSONResponse({"error": {"code": "internal", "message": message}}, status_code=500)
     from gongshu.web.render import error_page
