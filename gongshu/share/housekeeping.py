@@ -1,9 +1,10 @@
-"""The exchange's daily jobs, run by a serving process: escalation of overdue reviews (督办) and the
-monthly letters (prepare the previous month's, freeze overdue ones).
+"""The exchange's daily jobs, run by a serving process: escalation of overdue reviews (督办), the
+monthly letters (prepare the previous month's, freeze overdue ones) and the open portal's freshness
+alerts (更新提醒, ``gongshu.open.freshness.sweep_freshness``).
 
 ``gongshu serve`` (and ``gongshu demo``) start :func:`start_housekeeping`; each job is idempotent,
-so several servers running it do no harm. The same jobs run by hand: ``gongshu share demand sweep``
-and ``gongshu share letters run``.
+so several servers running it do no harm. The same jobs run by hand: ``gongshu share demand sweep``,
+``gongshu share letters run`` and ``gongshu open freshness --sweep``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from gongshu.open.freshness import sweep_freshness
 from gongshu.orgs.roles import SYSTEM
 from gongshu.platform import Platform
 from gongshu.share import confirmation, demands
@@ -21,13 +23,19 @@ INTERVAL_S = 3600.0
 
 
 def run_once(platform: Platform) -> None:
-    """Escalate overdue reviews, prepare last month's letters and freeze the overdue ones."""
+    """Escalate overdue reviews, prepare last month's letters, freeze the overdue ones, and raise or
+    resolve the open datasets' freshness alerts."""
     with platform.store.session() as session:
         escalated = demands.sweep(session, SYSTEM)
     monthly = confirmation.run_monthly(platform)
     if escalated:
         log.info("escalated %d overdue reviews", len(escalated))
     log.info("monthly letters: %s", monthly)
+    freshness = sweep_freshness(platform)
+    log.info(
+        "freshness alerts: %d raised, %d resolved, %d open",
+        len(freshness.raised), len(freshness.resolved), freshness.open_alerts,
+    )  # fmt: skip
 
 
 def start_housekeeping(platform: Platform, *, interval_s: float = INTERVAL_S) -> threading.Event:
