@@ -44,6 +44,7 @@ class DemoSummary:
     city: CityResult | None = None
     batches: list[BatchResult] = field(default_factory=list)
     share: Any = None  # gongshu.share.demo.ShareSummary
+    open: Any = None  # gongshu.open.demo.OpenSummary
     seconds: float = 0.0
 
 
@@ -70,6 +71,10 @@ def build_demo(
     from gongshu.share.demo import share_demo
 
     summary.share = share_demo(platform, password=DEMO_PASSWORD, progress=say)
+    say("open-data portal 开放门户")
+    from gongshu.open.demo import open_demo
+
+    summary.open = open_demo(platform, password=DEMO_PASSWORD, progress=say)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -235,6 +240,8 @@ def summary_rows(summary: DemoSummary) -> list[tuple[str, Any]]:
         ("合成人口 persons", f"{summary.persons:,}"),
         ("源系统 source tables/files", len(city.sources) if city else 0),
         ("源记录 source records", f"{sum(s.rows for s in city.sources):,}" if city else 0),
+        ("开放数据源 open-data sources", len(city.open_sources) if city else 0),
+        ("开放数据记录 open-data records", f"{sum(s.rows for s in city.open_sources):,}" if city else 0),
         ("归集批次 batches", len(summary.batches)),
         ("读入 read", f"{sum(b.rows_read for b in summary.batches):,}"),
         ("写入标准库 written", f"{sum(b.rows_written for b in summary.batches):,}"),
@@ -245,5 +252,24 @@ def summary_rows(summary: DemoSummary) -> list[tuple[str, Any]]:
         ("落地 landed rows", f"{summary.share.landed_rows:,}" if summary.share else "—"),
         ("确认函 monthly letter", summary.share.letter if summary.share else "—"),
         ("市民可见访问 citizen's accesses", summary.share.citizen_accesses if summary.share else "—"),
+        ("开放数据集 open datasets (published)", _open_datasets(summary.open)),
+        ("开发者调用 developer's CKAN calls", summary.open.calls if summary.open else "—"),
+        ("有条件开放 conditional application", _open_application(summary.open)),
         ("耗时 seconds", f"{summary.seconds:.1f}"),
     ]
+
+
+def _open_datasets(summary: Any) -> str:
+    if summary is None:
+        return "—"
+    published = f"{summary.published} published, {summary.published_rows:,} rows"
+    return f"{summary.datasets} ({published}, {summary.overdue} overdue)"
+
+
+def _open_application(summary: Any) -> str:
+    if summary is None:
+        return "—"
+    return (
+        f"{summary.application} approved: {summary.credential_rows:,} rows of "
+        f"{', '.join(summary.credential_fields)}; another dataset → {summary.refused_elsewhere}"
+    )

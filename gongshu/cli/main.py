@@ -17,7 +17,11 @@ from gongshu.cli.catalog_cmd import catalog_app
 from gongshu.cli.city_cmd import bench_city, city_app
 from gongshu.cli.collect_cmd import batch_app, bench_ingest, collect_app, mount_app, quarantine_app
 from gongshu.cli.lake_cmd import lake_app
+from gongshu.cli.open_apps_cmd import application_app, key_app
 from gongshu.cli.open_cmd import open_app
+from gongshu.cli.open_community_cmd import freshness_cmd, request_app, showcase_app
+from gongshu.cli.open_data_cmd import open_publish
+from gongshu.cli.open_dcat_cmd import open_dcat
 from gongshu.cli.orgs_cmd import element_app, org_app, token_app, user_app
 from gongshu.cli.output import DataDirOption, console, platform_for, print_error, print_table, settings_for
 from gongshu.cli.quality_cmd import quality_app, report_app
@@ -27,6 +31,7 @@ from gongshu.cli.share_confirm_cmd import confirm_app
 from gongshu.cli.share_delivery_cmd import delivery_app
 from gongshu.cli.ticket_cmd import ticket_app
 from gongshu.errors import GongshuError
+from gongshu.open.bench import bench_portal
 from gongshu.platform import Platform, open_platform
 from gongshu.quality.bench import bench_audit
 from gongshu.share.bench import bench_verify
@@ -61,6 +66,13 @@ app.add_typer(report_app, name="report")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(share_app, name="share")
 app.add_typer(open_app, name="open")
+open_app.add_typer(application_app, name="application")
+open_app.add_typer(key_app, name="key")
+open_app.command("publish")(open_publish)
+open_app.command("dcat")(open_dcat)
+open_app.add_typer(showcase_app, name="showcase")
+open_app.add_typer(request_app, name="request")
+open_app.command("freshness")(freshness_cmd)
 share_app.command("verify")(share_verify)
 share_app.command("query")(share_query)
 share_app.command("sql")(share_sql)
@@ -71,6 +83,7 @@ bench_app.command("city")(bench_city)
 bench_app.command("ingest")(bench_ingest)
 bench_app.command("audit")(bench_audit)
 bench_app.command("verify")(bench_verify)
+bench_app.command("portal")(bench_portal)
 
 HostOption = Annotated[str, typer.Option(help="address to listen on")]
 PortOption = Annotated[int, typer.Option(help="port to listen on")]
@@ -124,6 +137,13 @@ def demo(
     console.print(
         f"共享交换 sharing: [bold]{url}share[/] as huangpu_user (用数方) or ga_reviewer (公安审核); "
         f"市民 citizen: [bold]{url}me/accesses[/] as citizen"
+    )
+    console.print(
+        f"开放门户 open portal: [bold]{url}open[/] (no sign-in)   "
+        f"CKAN API: {url}api/3/action/package_search   DCAT-AP: {url}catalog.ttl"
+    )
+    console.print(
+        "开放 stories: developer [bold]kaifazhe[/], enterprise [bold]qiye[/], reviewer [bold]scjg_steward[/]"
     )
     if serve_after:
         _serve(platform, host, port)

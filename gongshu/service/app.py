@@ -10,6 +10,9 @@ from gongshu.platform import Platform
 from gongshu.service.errors import install_error_handlers
 from gongshu.service.fastpath import FastPath
 from gongshu.service.routes import api_router
+from gongshu.service.routes.ckan import router as ckan_router
+from gongshu.service.routes.open_data import router as open_data_router
+from gongshu.service.routes.open_dcat import router as dcat_router
 from gongshu.service.routes.share_calls import exchange_of
 
 DESCRIPTION = """gongshu (公数) — a city's public data platform.
@@ -43,6 +46,9 @@ def create_app(platform: Platform) -> FastAPI:
     app.add_middleware(FastPath, exchange=lambda: exchange_of(platform, app.state))
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(ckan_router)  # the CKAN Action API at /api/3/action and /api/action (site root)
+    app.include_router(dcat_router)  # DCAT-AP: /catalog.{ttl,jsonld,xml}, /open/datasets/{name}/dcat.*
+    app.include_router(open_data_router)  # /open/datasets/{name}/download.*, /datastore/dump/*
     from gongshu.web import install_pages
 
     install_pages(app)

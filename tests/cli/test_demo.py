@@ -53,7 +53,9 @@ def test_the_demo_city_end_to_end(tmp_path: Path) -> None:
             sa.select(sa.func.count()).select_from(Division).where(Division.level == "district")
         )
         published = session.scalar(
-            sa.select(sa.func.count()).select_from(CatalogEntry).where(CatalogEntry.status == "published")
+            sa.select(sa.func.count())
+            .select_from(CatalogEntry)
+            .where(CatalogEntry.status.in_(("published", "mounted")))
         )
         providers = session.scalar(sa.select(sa.func.count(sa.distinct(CatalogEntry.provider_id))))
         assert departments is not None and departments >= 8

@@ -100,9 +100,7 @@ def test_keys_are_hashed_revocable_and_expire(portal: Platform) -> None:
     with portal.store.session() as session:
         user = session.get(User, developer.user_id)
         assert user is not None
-        _, old = create_key(
-            session, user, "old", actor=SYSTEM, expires_at=utcnow() - timedelta(seconds=1)
-        )
+        _, old = create_key(session, user, "old", actor=SYSTEM, expires_at=utcnow() - timedelta(seconds=1))
     with portal.store.session() as session, pytest.raises(AuthenticationFailed):
         authenticate(session, old)
     with portal.store.session() as session, pytest.raises(AuthenticationFailed):

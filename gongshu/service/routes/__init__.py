@@ -10,6 +10,8 @@ from gongshu.service.routes import (
     collect,
     elements,
     health,
+    open_apps,
+    open_community,
     orgs,
     reports,
     share,
@@ -37,6 +39,8 @@ for module in (
     share_calls,
     share_confirm,
     share_delivery,
+    open_apps,
+    open_community,
 ):
     api_router.include_router(module.router)
 
