@@ -392,6 +392,8 @@ def test_application_form_in_a_browser(portal: Platform, live: str, enterprise: 
         expect(page.locator("input[name=fields][value=legal_rep_id_number]")).to_have_count(
             0
         )  # 重要: withheld
+        assert "legal_rep_id_number" not in page.content()  # not even named (ADR 0009)
+        expect(page.locator(".item-picker + .hint")).to_contain_text("不予开放")
         page.locator("#f-scenario").fill("企业信用评估")
         page.locator("#f-purpose").fill("核验贷款企业的登记状态")
         page.locator("#f-contact").fill("张经理")

@@ -167,10 +167,9 @@ def apply_context(session: Session, actor: Principal, name: str) -> dict[str, An
             "open_condition": dataset.open_condition,
             "unconditional": dataset.unconditional,
         },
-        "fields": [
-            {"name": f.name, "label": f.label, "grade": f.grade, "published": f.published}
-            for f in dataset.fields
-        ],
+        # only published (一般) items are named; the others are counted, never listed (ADR 0009)
+        "fields": [{"name": f.name, "label": f.label} for f in dataset.fields if f.published],
+        "withheld": sum(1 for f in dataset.fields if not f.published),
         "is_developer": actor.has(Role.DEVELOPER),
         "max_days": apps.MAX_DURATION_DAYS,
     }
