@@ -58,6 +58,7 @@ typecheck: setup
 bench: setup
 	$(BIN)/gongshu bench city --persons 100000
 	$(BIN)/gongshu bench audit --rows 1000000
+	$(BIN)/gongshu bench portal --datasets 50000 --rows 10000000
 
 ## docs: regenerate the CLI reference and the OpenAPI document under docs/
 docs: setup

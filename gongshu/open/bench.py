@@ -135,9 +135,47 @@ def run_portal_bench(*, datasets: int, rows: int, requests: int = 200) -> dict[s
         "requests": requests,
         "setup_s": round(setup_s, 1),
         **figures,
+        "ratios": ratios(figures),
         "targets": TARGETS,
+        "met": targets_met(figures),
         "load_average": list(os.getloadavg()),
         "cpus": os.cpu_count(),
+    }
+
+
+def _figure(figures: dict[str, Any], call: str, key: str) -> float | None:
+    value = figures.get(call)
+    return float(value[key]) if isinstance(value, dict) and key in value else None
+
+
+def ratios(figures: dict[str, Any]) -> dict[str, float | None]:
+    """Each figure against its baseline from the same run: a route's p95 over ``/healthz``'s p95, the dump's
+    throughput over a raw read of the same file."""
+    healthz = _figure(figures, "healthz", "p95_ms")
+    raw = _figure(figures, "raw_read", "mb_s")
+    result: dict[str, float | None] = {}
+    for call in ("package_search", "datastore_search_key_filter", "datastore_search_nonkey_filter"):
+        p95 = _figure(figures, call, "p95_ms")
+        result[f"{call}_p95_over_healthz"] = round(p95 / healthz, 1) if p95 and healthz else None
+    dump = _figure(figures, "dump_csv", "mb_s")
+    result["dump_over_raw_read"] = round(dump / raw, 3) if dump and raw else None
+    return result
+
+
+def targets_met(figures: dict[str, Any]) -> dict[str, bool | None]:
+    """Each issue-6 target: met, missed, or None when its route was not available."""
+    search = _figure(figures, "package_search", "p95_ms")
+    stores = [
+        _figure(figures, call, "p95_ms")
+        for call in ("datastore_search_key_filter", "datastore_search_nonkey_filter")
+    ]
+    dump = _figure(figures, "dump_csv", "mb_s")
+    return {
+        "package_search_p95_ms": None if search is None else search <= TARGETS["package_search_p95_ms"],
+        "datastore_search_p95_ms": None
+        if None in stores
+        else all(p <= TARGETS["datastore_search_p95_ms"] for p in stores if p is not None),
+        "dump_mb_s": None if dump is None else dump >= TARGETS["dump_mb_s"],
     }
 
 
