@@ -6,9 +6,12 @@ acts as that user instead (e.g. ``--as scjg_steward`` to review as the providing
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from gongshu.cli.output import (
     DataDirOption,
@@ -22,6 +25,8 @@ from gongshu.cli.output import (
 from gongshu.cli.share_cmd import AsOption, acting_as
 from gongshu.open import applications as apps
 from gongshu.open import developers
+from gongshu.open.models import OpenApplication
+from gongshu.orgs.roles import Principal
 
 application_app = typer.Typer(
     help="有条件开放申请 applications: list, show, approve, refuse, revoke", no_args_is_help=True
@@ -117,11 +122,9 @@ def application_approve(
 ) -> None:
     """同意: approve (the providing department's steward or reviewer, or an operator)."""
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    platform = platform_for(data_dir)
-    actor = acting_as(platform, as_user)
-    with platform.store.session() as session:
-        shown = apps.application_public(session, apps.approve(session, actor, code, fields=chosen, note=note))
-    _show(shown)
+    _decide(
+        as_user, data_dir, lambda session, actor: apps.approve(session, actor, code, fields=chosen, note=note)
+    )
 
 
 @application_app.command("refuse")
@@ -132,11 +135,7 @@ def application_refuse(
     data_dir: DataDirOption = None,
 ) -> None:
     """不同意: refuse, with the reason."""
-    platform = platform_for(data_dir)
-    actor = acting_as(platform, as_user)
-    with platform.store.session() as session:
-        shown = apps.application_public(session, apps.refuse(session, actor, code, reason))
-    _show(shown)
+    _decide(as_user, data_dir, lambda session, actor: apps.refuse(session, actor, code, reason))
 
 
 @application_app.command("revoke")
@@ -147,10 +146,17 @@ def application_revoke(
     data_dir: DataDirOption = None,
 ) -> None:
     """撤销: end an approval; its credentials stop at once."""
+    _decide(as_user, data_dir, lambda session, actor: apps.revoke(session, actor, code, reason))
+
+
+def _decide(
+    as_user: str | None, data_dir: Path | None, change: Callable[[Session, Principal], OpenApplication]
+) -> None:
+    """Run one review action as the ``--as`` user in one transaction and show the application after it."""
     platform = platform_for(data_dir)
     actor = acting_as(platform, as_user)
     with platform.store.session() as session:
-        shown = apps.application_public(session, apps.revoke(session, actor, code, reason))
+        shown = apps.application_public(session, change(session, actor))
     _show(shown)
 
 

@@ -47,7 +47,7 @@ from gongshu.orgs.roles import Principal, Role
 from gongshu.orgs.uscc import is_valid_uscc
 from gongshu.quality.calendar import load_calendar
 from gongshu.security import audit
-from gongshu.store.base import CITY_TIMEZONE, city_today, utcnow
+from gongshu.store.base import city_date, city_today, utcnow
 
 SUBMITTED, APPROVED, REFUSED, WITHDRAWN, REVOKED = "submitted", "approved", "refused", "withdrawn", "revoked"
 STATES = (SUBMITTED, APPROVED, REFUSED, WITHDRAWN, REVOKED)
@@ -618,10 +618,6 @@ def application_public(
 # --- public statistics ----------------------------------------------------------------------------
 
 
-def _city_date(moment: datetime) -> date:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CITY_TIMEZONE).date()
-
-
 def application_stats(session: Session) -> list[DepartmentStats]:
     """Per providing department: applications, approved, refused, pending, approval rate and the
     median response in working days (filed → decided). Public: no applicant is named."""
@@ -644,7 +640,7 @@ def application_stats(session: Session) -> list[DepartmentStats]:
         for _, _, state, filed_at, decided_at in found:
             counts[state] += 1
             if decided_at is not None:
-                responses.append(calendar.working_days_between(_city_date(filed_at), _city_date(decided_at)))
+                responses.append(calendar.working_days_between(city_date(filed_at), city_date(decided_at)))
         approved = counts[APPROVED] + counts[REVOKED]  # a revoked approval was approved
         decided = approved + counts[REFUSED]
         stats.append(

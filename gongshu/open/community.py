@@ -48,8 +48,9 @@ from gongshu.orgs.models import Organisation
 from gongshu.orgs.roles import Principal, Role
 from gongshu.quality.calendar import load_calendar
 from gongshu.security import audit
+from gongshu.share.access import seconds_to_next_city_day
 from gongshu.share.errors import QuotaExceeded
-from gongshu.store.base import CITY_TIMEZONE, city_today, utcnow
+from gongshu.store.base import CITY_TIMEZONE, city_date, city_today, utcnow
 
 #: Submissions (showcases and requests together) a signed-in user may file a city day.
 USER_DAILY_LIMIT = 10
@@ -174,12 +175,6 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, clock(0), CITY_TIMEZONE).astimezone(UTC)
 
 
-def _seconds_to_tomorrow() -> int:
-    now = datetime.now(CITY_TIMEZONE)
-    tomorrow = datetime.combine(now.date(), clock(0), CITY_TIMEZONE).timestamp() + 86400
-    return max(1, int(tomorrow - now.timestamp()))
-
-
 def _submitted_since(session: Session, since: datetime, **where: Any) -> int:
     total = 0
     for model in (OpenShowcase, OpenRequest):
@@ -205,14 +200,14 @@ def check_quota(
             raise QuotaExceeded(
                 "quota_exceeded",
                 f"今日提交已达上限 daily limit of {USER_DAILY_LIMIT} submissions reached",
-                retry_after=_seconds_to_tomorrow(),
+                retry_after=seconds_to_next_city_day(time.time()),
             )
         return
     if _submitted_since(session, since, submitter_id=None) >= ANONYMOUS_DAILY_LIMIT:
         raise QuotaExceeded(
             "quota_exceeded",
             "今日匿名提交已满，请登录后提交 anonymous submissions are full today: please sign in",
-            retry_after=_seconds_to_tomorrow(),
+            retry_after=seconds_to_next_city_day(time.time()),
         )
     if throttle is not None:
         throttle.admit(client)
@@ -588,22 +583,18 @@ def list_requests(
     return list(session.scalars(query).unique())
 
 
-def _city_date(moment: datetime) -> date:
-    return moment.astimezone(CITY_TIMEZONE).date()
-
-
 def response_days(request: OpenRequest) -> int | None:
     """Working days from filing to the reply (None while unanswered)."""
     if request.replied_at is None:
         return None
     return load_calendar().working_days_between(
-        _city_date(request.submitted_at), _city_date(request.replied_at)
+        city_date(request.submitted_at), city_date(request.replied_at)
     )
 
 
 def is_overdue(request: OpenRequest, today: date | None = None) -> bool:
     """Unanswered after its due date, or answered after it."""
-    day = _city_date(request.replied_at) if request.replied_at is not None else (today or city_today())
+    day = city_date(request.replied_at) if request.replied_at is not None else (today or city_today())
     return day > request.due_on
 
 

@@ -43,6 +43,11 @@ def city_today() -> date:
     return utcnow().astimezone(CITY_TIMEZONE).date()
 
 
+def city_date(moment: datetime) -> date:
+    """The city's date at ``moment`` (a naive moment is UTC, as the store keeps times)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CITY_TIMEZONE).date()
+
+
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
     """A timestamp stored as UTC and always returned timezone-aware (SQLite drops the zone)."""
 
